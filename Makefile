@@ -34,8 +34,8 @@ $(STAMPS)/msgs: $(STAMPS)/deps $(MSG_SOURCES) tools/build_msgs.sh
 	bash tools/build_msgs.sh $(VENV) $(CURDIR)/build/rssi_ros_msgs
 	touch $@
 
-$(STAMPS)/rssi_ros: $(STAMPS)/msgs rssi_ros/setup.py rssi_ros/setup.cfg
-	$(PIP) install --no-deps --no-build-isolation -e rssi_ros 2>&1 | { grep -v "is ignored: it is neither" || true; }
+$(STAMPS)/rssi_ros: $(STAMPS)/msgs rssi_ros/setup.py rssi_ros/setup.cfg Makefile
+	$(PIP) install --no-deps --no-build-isolation --config-settings editable_mode=compat -e rssi_ros 2>&1 | { grep -v "is ignored: it is neither" || true; }
 	touch $@
 
 ## README command 1: the main job on the embedded default scene.

@@ -1,0 +1,1 @@
+"""Commands that tie several layers together (the demo)."""
