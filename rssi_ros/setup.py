@@ -45,7 +45,6 @@ setup(
     maintainer_email="rssi-ros-maintainers@rssi-ros.dev",
     description="Predicts 60 GHz RSSI from camera, GPS and detections (path loss + shadow fading).",
     license="Apache-2.0",
-    tests_require=["pytest"],
     entry_points={
         "console_scripts": [
             "predictor = rssi_ros.ros.predictor_main:main",
