@@ -2,9 +2,14 @@
 
     ros2 launch rssi_ros predictor.launch.py checkpoint:=/path/to/best.pt
     ros2 launch rssi_ros predictor.launch.py params_file:=my.yaml namespace:=rsu1 use_sim_time:=true
+    ros2 launch rssi_ros predictor.launch.py image_topic:=/cam/front/image_raw rx_fix_topic:=/rsu/gps/fix
 
-Topic arguments remap the node's default topics, so a camera driver's or detector's own names plug in
-without editing the parameter file. An empty `checkpoint` keeps the parameter file's value.
+The node's own topic names are relative: camera/image_raw (or camera/image_raw/compressed with
+`camera.transport: compressed`), rx/fix, tx/fix, detections, ~/estimate. Without a namespace they
+are /camera/image_raw, /rx/fix, /tx/fix, /detections and /rssi_predictor/estimate; with
+`namespace:=rsu1` they move under /rsu1. A *_topic argument remaps one of them to any name
+(`image_topic` is the base topic: the compressed stream is `<image_topic>/compressed`, as with
+image_transport). Empty `checkpoint`/`backend` keep the parameter file's values.
 """
 
 import os
@@ -16,21 +21,33 @@ from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-# launch argument -> (the node's own topic name it remaps, default target, description)
+# launch argument -> (the node's own topic names it remaps (suffixes appended), description)
 TOPICS = {
-    "image_topic": ("image", "/camera/image_raw", "camera sensor_msgs/Image (or .../compressed)"),
-    "rx_fix_topic": ("rx/fix", "/rx/fix", "receiver (basestation) sensor_msgs/NavSatFix"),
-    "tx_fix_topic": ("tx/fix", "/tx/fix", "transmitter (vehicle) sensor_msgs/NavSatFix"),
-    "detections_topic": ("detections", "/detections", "rssi_ros_msgs/DetectionArray or vision_msgs"),
-    "estimate_topic": ("~/estimate", "/rssi_predictor/estimate", "output rssi_ros_msgs/RssiEstimate"),
+    "image_topic": (
+        [("camera/image_raw", ""), ("camera/image_raw/compressed", "/compressed")],
+        "camera base topic: sensor_msgs/Image here, CompressedImage on <topic>/compressed",
+    ),
+    "rx_fix_topic": ([("rx/fix", "")], "receiver (basestation) sensor_msgs/NavSatFix"),
+    "tx_fix_topic": ([("tx/fix", "")], "transmitter (vehicle) sensor_msgs/NavSatFix"),
+    "detections_topic": (
+        [("detections", "")],
+        "rssi_ros_msgs/DetectionArray or vision_msgs/Detection2DArray",
+    ),
+    "estimate_topic": ([("~/estimate", "")], "output rssi_ros_msgs/RssiEstimate"),
 }
 
 
 def _predictor(context, *args, **kwargs):
     get = lambda name: LaunchConfiguration(name).perform(context)  # noqa: E731
     overrides = {"use_sim_time": get("use_sim_time").lower() in ("1", "true", "yes")}
-    if get("checkpoint"):
-        overrides["checkpoint"] = get("checkpoint")
+    for name in ("checkpoint", "backend"):
+        if get(name):
+            overrides[name] = get(name)
+    remappings = []
+    for arg, (own_names, _) in TOPICS.items():
+        target = get(arg)
+        if target:
+            remappings += [(own, target + suffix) for own, suffix in own_names]
     return [
         Node(
             package="rssi_ros",
@@ -40,7 +57,7 @@ def _predictor(context, *args, **kwargs):
             output="screen",
             emulate_tty=True,
             parameters=[get("params_file"), overrides],
-            remappings=[(own, get(arg)) for arg, (own, _, _) in TOPICS.items()],
+            remappings=remappings,
             arguments=["--ros-args", "--log-level", get("log_level")],
         )
     ]
@@ -57,7 +74,12 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             "checkpoint", default_value="", description="model checkpoint (.pt) or exported model (.onnx)"
         ),
-        DeclareLaunchArgument("namespace", default_value="", description="namespace of the node"),
+        DeclareLaunchArgument(
+            "backend", default_value="", description="auto, torch or onnxruntime (empty: the params file's)"
+        ),
+        DeclareLaunchArgument(
+            "namespace", default_value="", description="namespace of the node and its topics"
+        ),
         DeclareLaunchArgument(
             "use_sim_time", default_value="false", description="follow /clock (bag replay)"
         ),
@@ -68,7 +90,10 @@ def generate_launch_description() -> LaunchDescription:
         ),
         DeclareLaunchArgument("log_level", default_value="info", description="node log level"),
     ]
-    args += [DeclareLaunchArgument(a, default_value=d, description=h) for a, (_, d, h) in TOPICS.items()]
+    args += [
+        DeclareLaunchArgument(a, default_value="", description=f"{h} (empty: the node's default name)")
+        for a, (_, h) in TOPICS.items()
+    ]
     fastdds = SetEnvironmentVariable(
         "FASTRTPS_DEFAULT_PROFILES_FILE",
         os.path.join(share, "config", "fastdds_large_images.xml"),

@@ -1,0 +1,50 @@
+"""The optional `~/debug_image`: what the model saw and said, for a person looking at rviz or rqt.
+
+Boxes (the transmitter's in green, distractors in grey), the projected transmitter fix (a cross)
+and the PL/SH/RSSI text on a downscaled copy of the frame. Drawn only when someone subscribes,
+so it costs nothing in normal operation.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from rssi_ros.data.sample import Box
+
+TX_COLOUR = (40, 220, 40)
+OTHER_COLOUR = (180, 180, 180)
+MARKER_COLOUR = (255, 60, 60)
+TEXT_COLOUR = (255, 255, 255)
+BLANK_HEIGHT_RATIO = 9 / 16  # canvas shape when there is no image (position-only estimates)
+
+
+def render(
+    rgb: NDArray[np.uint8] | None,
+    boxes: list[Box] | None,
+    lines: list[str],
+    width: int,
+    projected_uv: tuple[float, float] | None = None,
+) -> NDArray[np.uint8]:
+    """An RGB uint8 picture `width` pixels wide (aspect of the input kept)."""
+    if rgb is None:
+        canvas = np.zeros((int(width * BLANK_HEIGHT_RATIO), width, 3), np.uint8)
+    else:
+        h = max(1, round(rgb.shape[0] * width / rgb.shape[1]))
+        canvas = cv2.resize(rgb, (width, h), interpolation=cv2.INTER_AREA)
+    H, W = canvas.shape[:2]
+    for b in boxes or []:
+        x0, y0 = int((b.cx - b.w / 2) * W), int((b.cy - b.h / 2) * H)
+        x1, y1 = int((b.cx + b.w / 2) * W), int((b.cy + b.h / 2) * H)
+        colour = TX_COLOUR if b.is_transmitter else OTHER_COLOUR
+        cv2.rectangle(canvas, (x0, y0), (x1, y1), colour, 2 if b.is_transmitter else 1)
+        cv2.putText(canvas, b.class_name, (x0, max(10, y0 - 3)), cv2.FONT_HERSHEY_SIMPLEX, 0.35, colour, 1)
+    if projected_uv is not None:
+        u, v = int(projected_uv[0] * W), int(projected_uv[1] * H)
+        cv2.drawMarker(canvas, (u, v), MARKER_COLOUR, cv2.MARKER_CROSS, 14, 2)
+    for i, line in enumerate(lines):
+        y = 16 + 16 * i
+        cv2.putText(canvas, line, (6, y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 3, cv2.LINE_AA)
+        cv2.putText(canvas, line, (6, y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, TEXT_COLOUR, 1, cv2.LINE_AA)
+    return canvas
