@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,16 @@ os.environ.setdefault("ROS_LOG_DIR", str(REPO_ROOT / ".cache" / "ros" / "log"))
 os.environ.setdefault("MPLCONFIGDIR", str(REPO_ROOT / ".cache" / "matplotlib"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Decoded-image caches of the tests' throw-away scenes go to a temporary folder, not the tree.
+_OWN_CACHE = None if os.environ.get("RSSI_ROS_CACHE") else tempfile.mkdtemp(prefix="rssi_ros_cache_")
+if _OWN_CACHE:
+    os.environ["RSSI_ROS_CACHE"] = _OWN_CACHE
 Path(os.environ["ROS_LOG_DIR"]).mkdir(parents=True, exist_ok=True)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _OWN_CACHE:
+        shutil.rmtree(_OWN_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

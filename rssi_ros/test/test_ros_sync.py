@@ -117,6 +117,27 @@ def test_no_detector_means_no_wait():
     assert len(p2.add_image(T0, "img", 0.0)) == 1
 
 
+def test_start_up_grace_waits_for_the_first_detections_only_within_the_detector_timeout():
+    p = _policy(max_wait_s=0.1, detector_timeout_s=1.0)
+    p.expect_detector(10.0)  # activation at t = 10 s
+    p.add_rx(_fix(T0), 10.0)
+    p.add_tx(_fix(T0), 10.0)
+    assert p.add_image(T0, "img", 10.01) == []  # the first image waits for its detections
+    (frame,) = p.add_detections(_dets(T0), 10.02)
+    assert frame.detections.stamp_ns == T0
+    p2 = _policy(max_wait_s=0.1, detector_timeout_s=1.0)
+    p2.expect_detector(10.0)
+    p2.add_rx(_fix(T0), 11.5)
+    p2.add_tx(_fix(T0), 11.5)
+    (late,) = p2.add_image(T0, "img", 11.5)  # grace over and no detector: answered at once
+    assert late.detections is None
+    p3 = _policy(max_wait_s=0.1, detections_enabled=False)
+    p3.expect_detector(10.0)
+    p3.add_rx(_fix(T0), 10.0)
+    p3.add_tx(_fix(T0), 10.0)
+    assert len(p3.add_image(T0, "img", 10.0)) == 1  # detections disabled: never waits
+
+
 def test_image_waits_for_a_fresh_fix_then_uses_it():
     p = _policy(max_wait_s=0.2, fix_max_age_s=0.5)
     p.add_rx(_fix(T0), 0.0)

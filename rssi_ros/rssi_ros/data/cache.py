@@ -47,6 +47,15 @@ FINGERPRINT_CHARS = 20
 # Decoding threads: cv2 releases the GIL, but the machines this runs on may have 2 cores.
 DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
 DEFAULT_ROOT = Path(".cache") / "rssi_ros" / "images"
+# Where the cache goes when no root is given (tests point it at a temporary folder).
+CACHE_ENV = "RSSI_ROS_CACHE"
+
+
+def default_root() -> Path:
+    """$RSSI_ROS_CACHE, else .cache/rssi_ros/images under the working directory."""
+    return Path(os.environ.get(CACHE_ENV) or DEFAULT_ROOT)
+
+
 TABLE_FLOAT_FIELDS = ("rssi_db", "rx_lat", "rx_lon", "tx_lat", "tx_lon", "stamp")
 TABLE_INT_FIELDS = ("index", "seq_index")
 
@@ -195,20 +204,21 @@ def _build(folder: Path, samples: Sequence[Sample], size: int, fp: str, workers:
 def open_cache(
     samples: Sequence[Sample],
     image_size: int | PreprocessConfig,
-    root: str | Path = DEFAULT_ROOT,
+    root: str | Path | None = None,
     workers: int = DEFAULT_WORKERS,
     progress: bool = True,
 ) -> ImageCache:
     """The cache of these samples at this image size: reused when it exists, built otherwise.
 
-    Images that cannot be decoded are logged, listed in `ImageCache.failed` and masked (None).
+    `root` None (or "") is `default_root()`. Images that cannot be decoded are logged, listed in
+    `ImageCache.failed` and masked (None).
     """
     keys = [s.key for s in samples]
     if len(set(keys)) != len(keys):
         raise ValueError("sample keys must be unique to cache images by key")
     size = _image_size(image_size)
     fp = fingerprint(samples, size)
-    folder = Path(root) / fp
+    folder = Path(root or default_root()) / fp
     if (folder / INDEX_FILE).is_file():
         log.info("image cache %s reused (%d samples)", folder, len(samples))
         return ImageCache(folder)

@@ -284,6 +284,8 @@ class PredictorNode(LifecycleNode):
             self._destroy_subscriptions()
             return TransitionCallbackReturn.FAILURE
         self._last_image_arrival = time.monotonic()
+        if self.policy is not None:
+            self.policy.expect_detector(self._last_image_arrival)
         self._active = True
         self._set_state("active")
         self.get_logger().info(self._summary("active"))

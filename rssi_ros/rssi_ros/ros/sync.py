@@ -11,7 +11,10 @@ not let an image go unanswered anyway, so this small policy does exactly what th
   detectors publish after the camera, so a matching DetectionArray usually arrives later. When the
   wait ends the image is answered with what is present (fewer modalities) or skipped for a
   missing fix. Detections are only waited for while the detector is alive (a DetectionArray
-  arrived within `detector_timeout_s`), so a node without a detector never waits.
+  arrived within `detector_timeout_s`), so a node without a detector never waits. `expect_detector`
+  (called on activation) counts as such an arrival: the first images after start-up wait for their
+  detections instead of being answered without boxes because the detector's first message, sent
+  on another topic, is processed a moment after the image.
 
 All judgements use header stamps (integer nanoseconds), never arrival times, so the policy behaves
 the same with `use_sim_time` and bag replay as live; only the wait is measured on the arrival
@@ -129,6 +132,10 @@ class SyncPolicy:
     def add_tx(self, fix: Fix, now: float) -> list[Frame]:
         self._tx.append(fix)
         return self._release(now)
+
+    def expect_detector(self, now: float) -> None:
+        """Treat the detector as alive from `now` (start-up grace of `detector_timeout_s`)."""
+        self._last_detection_arrival = max(self._last_detection_arrival, now)
 
     def add_detections(self, dets: DetectionSet, now: float) -> list[Frame]:
         self._dets.append(dets)

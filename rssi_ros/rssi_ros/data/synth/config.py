@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from rssi_ros.data.classes import COCO_IDS
+from rssi_ros.settings import apply_overrides, deep_merge
 
 # Classes the generator can place; each has a blockage loss, a size range and a COCO id.
 ACTOR_CLASSES: tuple[str, ...] = ("car", "truck", "bus", "motorcycle", "bicycle", "person", "sign")
@@ -338,21 +339,7 @@ class SynthConfig:
 
     def with_overrides(self, overrides: Iterable[str]) -> SynthConfig:
         """Apply `a.b.c=value` strings (value parsed as YAML) and validate again."""
-        d = self.to_dict()
-        for item in overrides:
-            key, sep, raw = item.partition("=")
-            if not sep or not key.strip():
-                raise ValueError(f"override {item!r} must look like key.path=value")
-            node = d
-            parts = key.strip().split(".")
-            for part in parts[:-1]:
-                if not isinstance(node, dict) or part not in node:
-                    raise ValueError(f"override {item!r}: no setting {key!r}")
-                node = node[part]
-            if not isinstance(node, dict) or parts[-1] not in node:
-                raise ValueError(f"override {item!r}: no setting {key!r}")
-            node[parts[-1]] = yaml.safe_load(raw)
-        return SynthConfig.from_dict(d)
+        return SynthConfig.from_dict(apply_overrides(self.to_dict(), overrides))
 
 
 def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -> SynthConfig:
@@ -363,16 +350,8 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
             doc = yaml.safe_load(f) or {}
         if not isinstance(doc, dict):
             raise ValueError(f"{path}: expected a mapping of settings")
-        config = SynthConfig.from_dict(_merge(config.to_dict(), doc.get("synth", doc)))
+        config = SynthConfig.from_dict(deep_merge(config.to_dict(), doc.get("synth", doc)))
     return config.with_overrides(overrides)
-
-
-def _merge(base: dict, update: Mapping) -> dict:
-    """Recursive update: a file may give any subset of the settings (unknown keys fail later)."""
-    out = dict(base)
-    for k, v in update.items():
-        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
-    return out
 
 
 def _build(tp: Any, value: Any, where: str) -> Any:

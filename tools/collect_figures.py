@@ -1,0 +1,76 @@
+"""Collect the evaluation JSONs written by tools/reproduce_figures.sh into the Markdown tables of
+docs/training.md (printed; paste them in). Usage: python tools/collect_figures.py [RUNS]."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+REAL = ("real_position_drive", "real_position_frame")
+SYNTHETIC = ("decomposed_learned", "decomposed_analytic", "brute_force", "position_only")
+
+
+def _cell(m: dict) -> str:
+    return f"{m['rmse']:.2f} / {m['mae']:.2f} / {m['within_1db']:.0%}"
+
+
+def _load(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def real_table(runs: Path) -> list[str]:
+    lines = [
+        "| protocol | n test | position-only model | per-scenario mean | log-distance fit | position k-NN |",
+        "| --- | ---: | --- | --- | --- | --- |",
+    ]
+    for name in REAL:
+        report = _load(runs / name / "eval" / "evaluation.json")
+        if report is None:
+            continue
+        base = {b["predictor"]: b for b in report["baselines"]}
+        cells = [_cell(report["rssi"])] + [_cell(b) for b in base.values()]
+        lines.append(f"| {report['protocol']} | {report['n']} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("baselines, in order: " + ", ".join(base) if "base" in locals() else "")
+    return lines
+
+
+def synthetic_table(runs: Path) -> list[str]:
+    lines = [
+        "| model | parameters | PL RMSE | SH RMSE | RSSI RMSE / MAE / <=1dB | RSSI, distractors removed |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    noise, baselines = None, []
+    for name in SYNTHETIC:
+        report = _load(runs / "synthetic" / name / "eval" / "evaluation.json")
+        summary = _load(runs / "synthetic" / name / "summary.json") or {}
+        if report is None:
+            continue
+        params = summary.get("parameters", {})
+        total = params.get("total") if isinstance(params, dict) else params
+        clean = report.get("no_interference", {}).get("rssi")
+        lines.append(
+            f"| {report['model']} ({name}) | {total if total is not None else '?'} | "
+            f"{report['pl']['rmse']:.2f} | {report['sh']['rmse']:.2f} | {_cell(report['rssi'])} | "
+            f"{_cell(clean) if clean else '-'} |"
+        )
+        noise = report.get("irreducible_noise_db") or noise
+        baselines = report["baselines"] or baselines
+    for b in baselines:
+        lines.append(f"| baseline: {b['predictor']} | - | - | - | {_cell(b)} | - |")
+    if noise:
+        lines.append("")
+        lines.append(f"Irreducible noise of the scene set (scenario.yaml): {noise[0]:.3f} dB.")
+    return lines
+
+
+def main() -> int:
+    runs = Path(sys.argv[1] if len(sys.argv) > 1 else "runs")
+    print("\n".join(["### Real data (position only)", "", *real_table(runs), ""]))
+    print("\n".join(["### Synthetic scene set", "", *synthetic_table(runs)]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
