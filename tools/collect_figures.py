@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 REAL = ("real_position_drive", "real_position_frame")
+SCENE_SETS = (("synthetic", "with traffic"), ("synthetic_clear", "without moving distractors"))
 SYNTHETIC = ("decomposed_learned", "decomposed_analytic", "brute_force", "position_only")
 
 
@@ -20,31 +21,31 @@ def _load(path: Path) -> dict | None:
 
 
 def real_table(runs: Path) -> list[str]:
-    lines = [
-        "| protocol | n test | position-only model | per-scenario mean | log-distance fit | position k-NN |",
-        "| --- | ---: | --- | --- | --- | --- |",
-    ]
+    lines: list[str] = []
     for name in REAL:
         report = _load(runs / name / "eval" / "evaluation.json")
         if report is None:
             continue
         base = {b["predictor"]: b for b in report["baselines"]}
+        if not lines:
+            lines = [
+                "| protocol | n test | position-only model | " + " | ".join(base) + " |",
+                "| --- | ---: | --- |" + " --- |" * len(base),
+            ]
         cells = [_cell(report["rssi"])] + [_cell(b) for b in base.values()]
         lines.append(f"| {report['protocol']} | {report['n']} | " + " | ".join(cells) + " |")
-    lines.append("")
-    lines.append("baselines, in order: " + ", ".join(base) if "base" in locals() else "")
     return lines
 
 
-def synthetic_table(runs: Path) -> list[str]:
+def synthetic_table(runs: Path, scene_set: str) -> list[str]:
     lines = [
         "| model | parameters | PL RMSE | SH RMSE | RSSI RMSE / MAE / <=1dB | RSSI, distractors removed |",
         "| --- | ---: | ---: | ---: | --- | --- |",
     ]
     noise, baselines = None, []
     for name in SYNTHETIC:
-        report = _load(runs / "synthetic" / name / "eval" / "evaluation.json")
-        summary = _load(runs / "synthetic" / name / "summary.json") or {}
+        report = _load(runs / scene_set / name / "eval" / "evaluation.json")
+        summary = _load(runs / scene_set / name / "summary.json") or {}
         if report is None:
             continue
         params = summary.get("parameters", {})
@@ -68,7 +69,9 @@ def synthetic_table(runs: Path) -> list[str]:
 def main() -> int:
     runs = Path(sys.argv[1] if len(sys.argv) > 1 else "runs")
     print("\n".join(["### Real data (position only)", "", *real_table(runs), ""]))
-    print("\n".join(["### Synthetic scene set", "", *synthetic_table(runs)]))
+    for scene_set, title in SCENE_SETS:
+        table = synthetic_table(runs, scene_set)
+        print("\n".join([f"### Synthetic scene set {title} ({scene_set})", "", *table, ""]))
     return 0
 
 

@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # Reproduce every accuracy figure of docs/training.md (run from the repository root after `make setup`).
 # Each step is skipped when its output exists, so an interrupted run continues where it stopped.
-#   bash tools/reproduce_figures.sh            # ~45 min on a 2-core CPU
+#   bash tools/reproduce_figures.sh            # ~70 min on a 2-core CPU
 #   RUNS=/tmp/runs bash tools/reproduce_figures.sh
 set -euo pipefail
 PY=${PY:-.venv/bin/python}
 RUNS=${RUNS:-runs}
 REAL=${REAL:-../shared/data/deepsense}
-SCENE=$RUNS/synth/train_scene
 
 train_and_evaluate() {  # name, config, evaluate flags, then training overrides
   local name=$1 config=$2 eval_flags=$3
@@ -33,12 +32,24 @@ else
   echo "skipping the real-data figures: $REAL not found" >&2
 fi
 
-# 2. A generated scene set (3000 frames, seed 1): four variants, Table III and Table IV.
-[[ -f $SCENE/scenario100.csv ]] || $PY -m rssi_ros synth --out "$SCENE" --frames 3000 --seed 1 --no-progress
+# 2. Generated scene sets of 3000 frames: with traffic (distractors, some of which block the link) and
+#    a clear one (no moving distractors: shadowing and noise only). Four variants each, Table III and IV.
 SYN=rssi_ros/config/train_synthetic.yaml
-train_and_evaluate synthetic/decomposed_learned "$SYN" --no-interference --data "$SCENE"
-train_and_evaluate synthetic/decomposed_analytic "$SYN" --no-interference --data "$SCENE" model.pl_mode=analytic
-train_and_evaluate synthetic/brute_force "$SYN" --no-interference --data "$SCENE" model.architecture=brute_force
-train_and_evaluate synthetic/position_only "$SYN" --no-interference --data "$SCENE" "model.modalities=[position]"
+NO_TRAFFIC=("traffic.mean_per_drive={car: 0, truck: 0, bus: 0, motorcycle: 0, bicycle: 0, person: 0}"
+            "traffic.escort_probability=0")
+scene_set() {  # run folder name, scene folder, seed, synth --set overrides...
+  local name=$1 scene=$2 seed=$3
+  shift 3
+  local sets=()
+  for o in "$@"; do sets+=(--set "$o"); done
+  [[ -f $scene/scenario100.csv ]] || $PY -m rssi_ros synth --out "$scene" --frames 3000 --seed "$seed" \
+    --no-progress "${sets[@]}"
+  train_and_evaluate "$name/decomposed_learned" "$SYN" --no-interference --data "$scene"
+  train_and_evaluate "$name/decomposed_analytic" "$SYN" --no-interference --data "$scene" model.pl_mode=analytic
+  train_and_evaluate "$name/brute_force" "$SYN" --no-interference --data "$scene" model.architecture=brute_force
+  train_and_evaluate "$name/position_only" "$SYN" --no-interference --data "$scene" "model.modalities=[position]"
+}
+scene_set synthetic "$RUNS/synth/train_scene" 1
+scene_set synthetic_clear "$RUNS/synth/clear_scene" 2 "${NO_TRAFFIC[@]}"
 
 $PY tools/collect_figures.py "$RUNS"

@@ -7,6 +7,7 @@ here: each tool builds its dataclasses from the result and names a misspelt key 
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -44,3 +45,15 @@ def apply_overrides(values: Mapping[str, Any], overrides: Iterable[str]) -> dict
                 raise ValueError(f"override {item!r}: {part} is a value, not a section")
         node[parts[-1]] = yaml.safe_load(raw)
     return out
+
+
+def add_set_argument(parser: argparse.ArgumentParser, example: str) -> None:
+    """The repeatable `--set KEY=VALUE` option of commands configured by a YAML file."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"override one setting, e.g. --set {example} (repeatable)",
+    )

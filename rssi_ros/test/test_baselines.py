@@ -98,6 +98,21 @@ def test_knn_averages_the_k_nearest_of_the_same_scenario():
     assert PositionKNN(10).fit(train).predict(_table("b", [3.0], [3.0], [0]))[0] == 100.0
 
 
+def test_scenario_blind_knn_mixes_scenarios_at_the_same_place():
+    # Two scenarios measured at the same positions with offsets 10 dB apart (other sites, same road
+    # geometry): per scenario the k-NN knows the offset, blind to it the k-NN averages both.
+    east = np.arange(10.0)
+    train = _concat(
+        _table("a", east, np.zeros(10), np.full(10, -10.0)),
+        _table("b", east, np.zeros(10), np.full(10, -20.0)),
+    )
+    query = _table("a", [4.5], [0.0], [0.0])
+    assert PositionKNN(10).fit(train).predict(query)[0] == -10.0
+    blind = PositionKNN(10, per_scenario=False).fit(train)
+    assert blind.name == "knn10_any_scenario"
+    assert blind.predict(query)[0] == pytest.approx(-15.0)
+
+
 def test_knn_matches_a_brute_force_loop():
     rng = np.random.default_rng(4)
     train = _table("a", rng.uniform(-50, 50, 700), rng.uniform(-50, 50, 700), rng.normal(-10, 3, 700))

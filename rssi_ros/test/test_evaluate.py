@@ -90,7 +90,7 @@ def test_evaluate_a_trained_run_on_its_own_test_split_with_baselines(tmp_path, s
     report = json.loads(json_path.read_text())
     assert report["n"] == len(split["test"]) and report["protocol"] == "frame"
     names = [b["predictor"] for b in report["baselines"]]
-    assert names == ["scenario_mean", "log_distance", "knn10"]
+    assert names == ["scenario_mean", "log_distance", "knn10", "knn10_any_scenario"]
     assert all(b["n"] == report["n"] for b in report["baselines"])
     # Another protocol on the same data is allowed, with a warning about overlap.
     args = ["evaluate", "--checkpoint", str(ckpt), "--protocol", "drive", "--split", "train", "--no-plots"]

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from rssi_ros.commands.demo_config import CONFIG_DIR, DEFAULT_CONFIG, DemoConfig, load_demo_config
+from rssi_ros.settings import add_set_argument
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +55,7 @@ class DemoError(RuntimeError):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="demo YAML (config/demo.yaml)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a setting, e.g. --set scene.frames=3000 (repeatable)",
-    )
+    add_set_argument(parser, "scene.frames=3000")
     parser.add_argument("--out", type=Path, help="output folder (default from the config: runs/demo)")
     parser.add_argument("--fresh", action="store_true", help="delete the output folder first")
     parser.add_argument(

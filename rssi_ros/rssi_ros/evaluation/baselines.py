@@ -6,6 +6,11 @@
 - `PositionKNN`: mean RSSI of the k = 10 nearest training samples of the same scenario in
   east/north metres of the receiver's tangent plane.
 
+Fitted per scenario, these baselines know which scenario (site, day, hardware) a sample comes
+from, which a model fed only the sample's inputs does not: on the real DeepSense data the scenario
+means alone span -9 to -20 dB. `scenario_blind_baselines()` gives the k-NN fitted on all scenarios
+pooled (`knn10_any_scenario`), the fair trivial competitor of a position-only model.
+
 A scenario absent from the training part falls back to the pooled training mean (logged), so a
 prediction exists for every sample. Usage from an evaluator:
 
@@ -78,27 +83,32 @@ class Baseline:
 
     name = "baseline"
 
-    def __init__(self) -> None:
+    def __init__(self, per_scenario: bool = True) -> None:
+        self.per_scenario = per_scenario
         self._pooled_mean = float("nan")
         self._models: dict[str, object] = {}
+
+    def _groups(self, table: PositionTable) -> NDArray[np.str_]:
+        """The scenario of every row, or one group for all rows when blind to the scenario."""
+        return table.scenario if self.per_scenario else np.full(len(table), POOLED)
 
     def fit(self, train: PositionTable) -> Baseline:
         if len(train) == 0:
             raise ValueError(f"{self.name}: cannot fit on an empty training part")
         self._pooled_mean = float(np.mean(train.rssi_db))
         self._models = {}
-        for scenario in np.unique(train.scenario):
-            self._models[str(scenario)] = self._fit_one(
-                train.take(np.flatnonzero(train.scenario == scenario))
-            )
+        groups = self._groups(train)
+        for scenario in np.unique(groups):
+            self._models[str(scenario)] = self._fit_one(train.take(np.flatnonzero(groups == scenario)))
         return self
 
     def predict(self, table: PositionTable) -> NDArray[np.float64]:
         if not self._models:
             raise RuntimeError(f"{self.name}: fit before predict")
         out = np.full(len(table), self._pooled_mean)
-        for scenario in np.unique(table.scenario):
-            idx = np.flatnonzero(table.scenario == scenario)
+        groups = self._groups(table)
+        for scenario in np.unique(groups):
+            idx = np.flatnonzero(groups == scenario)
             model = self._models.get(str(scenario))
             if model is None:
                 log.warning(
@@ -159,12 +169,12 @@ class PositionKNN(Baseline):
 
     name = "knn10"
 
-    def __init__(self, k: int = DEFAULT_K) -> None:
-        super().__init__()
+    def __init__(self, k: int = DEFAULT_K, per_scenario: bool = True) -> None:
+        super().__init__(per_scenario)
         if k < 1:
             raise ValueError("k must be positive")
         self.k = k
-        self.name = f"knn{k}"
+        self.name = f"knn{k}" if per_scenario else f"knn{k}_any_scenario"
 
     def _fit_one(self, train: PositionTable) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         return np.column_stack([train.east_m, train.north_m]), train.rssi_db.copy()
@@ -187,6 +197,11 @@ class PositionKNN(Baseline):
 def default_baselines(label: LabelDefinition | None = None) -> list[Baseline]:
     """The three trivial predictors of the reports, in report order."""
     return [ScenarioMean(), LogDistanceFit(label), PositionKNN(DEFAULT_K)]
+
+
+def scenario_blind_baselines() -> list[Baseline]:
+    """Trivial predictors that, like the model, do not know a sample's scenario."""
+    return [PositionKNN(DEFAULT_K, per_scenario=False)]
 
 
 def baseline_predictions(

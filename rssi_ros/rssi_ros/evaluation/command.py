@@ -93,7 +93,12 @@ def evaluate(predictor, args: argparse.Namespace) -> dict[str, Any]:
     from rssi_ros.data.cache import open_cache
     from rssi_ros.data.readers import ReaderOptions, all_samples, read_datasets
     from rssi_ros.data.splits import make_split
-    from rssi_ros.evaluation.baselines import baseline_rows, position_table
+    from rssi_ros.evaluation.baselines import (
+        baseline_rows,
+        default_baselines,
+        position_table,
+        scenario_blind_baselines,
+    )
     from rssi_ros.evaluation.model_eval import evaluate_samples
     from rssi_ros.evaluation.plots import drive_plots, error_histogram
     from rssi_ros.evaluation.selection import labelled, limit_samples
@@ -172,8 +177,15 @@ def evaluate(predictor, args: argparse.Namespace) -> dict[str, Any]:
     baselines: list[dict] = []
     if split is not None and split.train.size:
         table = position_table(samples)
-        baselines = [r for r in baseline_rows(table, split, parts=(args.split,), per_scenario=False)]
+        chosen_baselines = default_baselines(predictor.label) + scenario_blind_baselines()
+        baselines = baseline_rows(
+            table, split, parts=(args.split,), per_scenario=False, baselines=chosen_baselines
+        )
         rows += [(f"baseline: {r['predictor']}", {"rssi": r}) for r in baselines]
+        notes.append(
+            "baselines are fitted per scenario (they know each sample's scenario; the model does not), "
+            "except *_any_scenario"
+        )
     elif split is None:
         notes.append("no baselines with --split all (they need a training part of the same data)")
     noise = [

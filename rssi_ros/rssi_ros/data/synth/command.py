@@ -6,6 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from rssi_ros.settings import add_set_argument
+
 log = logging.getLogger(__name__)
 
 DEFAULT_FRAMES = 500
@@ -23,14 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--config", type=Path, help="YAML with any subset of the settings (see config/synth.yaml)"
     )
     parser.add_argument("--name", help="scenario name, scenarioN (default from the config: scenario100)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one setting, e.g. --set radio.path_loss_exponent=2.4 (repeatable)",
-    )
+    add_set_argument(parser, "radio.path_loss_exponent=2.4")
     parser.add_argument("--workers", type=int, default=1, help="render processes (default %(default)s)")
     parser.add_argument("--overwrite", action="store_true", help="replace a scene generated earlier in --out")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
