@@ -10,6 +10,10 @@ are /camera/image_raw, /rx/fix, /tx/fix, /detections and /rssi_predictor/estimat
 `namespace:=rsu1` they move under /rsu1. A *_topic argument remaps one of them to any name
 (`image_topic` is the base topic: the compressed stream is `<image_topic>/compressed`, as with
 image_transport). Empty `checkpoint`/`backend` keep the parameter file's values.
+
+The node is a managed (lifecycle) node, launched as `launch_ros.actions.LifecycleNode` so launch
+tooling (event handlers, `ros2 lifecycle`) sees it as one; with its `autostart` parameter (default
+true) it configures and activates itself, so nothing else needs to drive the transitions.
 """
 
 import os
@@ -19,7 +23,9 @@ from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
+from launch_ros.actions import LifecycleNode
+
+NODE_NAME = "rssi_predictor"
 
 # launch argument -> (the node's own topic names it remaps (suffixes appended), description)
 TOPICS = {
@@ -49,10 +55,10 @@ def _predictor(context, *args, **kwargs):
         if target:
             remappings += [(own, target + suffix) for own, suffix in own_names]
     return [
-        Node(
+        LifecycleNode(
             package="rssi_ros",
             executable="predictor",
-            name="rssi_predictor",
+            name=NODE_NAME,
             namespace=get("namespace"),
             output="screen",
             emulate_tty=True,

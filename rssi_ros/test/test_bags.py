@@ -9,8 +9,6 @@ import math
 import numpy as np
 import pytest
 
-pytest.importorskip("rosbags", reason="rosbags not installed (run `make setup`)")
-
 from rssi_ros.bags.frames import (
     DEFAULT_START_S,
     NS,

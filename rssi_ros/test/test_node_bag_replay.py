@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import sys
 
+import onnxruntime  # noqa: F401  (a broken venv must fail here, not skip)
 import pytest
+import rclpy  # noqa: F401
+import rosbags  # noqa: F401
 from helpers.predictor_graph import LineProcess, Listener, start_feeder, start_node
-
-rclpy = pytest.importorskip("rclpy", reason="rclpy not installed (run `make setup`)")
-pytest.importorskip("rosbags", reason="rosbags not installed (run `make setup`)")
-pytest.importorskip("onnxruntime", reason="onnxruntime not installed (run `make setup`)")
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 

@@ -3,18 +3,22 @@
 One node serves the whole module (start-up is the expensive part): estimates equal offline
 inference of the same sample, missing detections degrade the modalities, 10,000 malformed messages
 leave it standing with counters that add up, and checkpoints swap at run time (a bad one is refused).
+A second node (`rssi_predictor_jpeg`, camera.transport compressed) shares the fix and detection
+topics, so the fuzz reaches the CompressedImage path too; it starts beside the first.
 """
 
 from __future__ import annotations
 
 import collections
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
-from helpers.predictor_graph import NS, Listener, start_feeder, start_node
+import rclpy  # noqa: F401  (a broken venv must fail here, not skip)
+from helpers.predictor_graph import NS, LineProcess, Listener, start_feeder, start_node
 
-rclpy = pytest.importorskip("rclpy", reason="rclpy not installed (run `make setup`)")
-pytest.importorskip("rssi_ros_msgs.msg", reason="rssi_ros_msgs not built (run `make setup`)")
+import rssi_ros_msgs.msg  # noqa: F401
+from rssi_ros.ros.diagnostics import identities
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
@@ -25,6 +29,11 @@ GAP_MS = 100
 TOLERANCE_DB = 1e-4
 FUZZ_MALFORMED = 10_000
 FUZZ_VALID = 40
+JPEG_NODE = "rssi_predictor_jpeg"
+JPEG_ESTIMATES = f"/{JPEG_NODE}/estimate"
+DEBUG_TOPIC = "/rssi_predictor/debug_image"
+# The feeder's `offsetfixes` (helpers/feeder.py): fix stamps this far from the image's.
+FIX_OFFSETS_NS = (-3_000_000, 4_000_000)
 NODE_PARAMS = {
     "qos.image.reliability": "reliable",
     "qos.image.depth": 1000,
@@ -78,21 +87,32 @@ def models(tmp_path_factory):
     }
 
 
+class Graph(NamedTuple):
+    node: LineProcess
+    feeder: LineProcess
+    listener: Listener
+    jpeg_node: LineProcess
+
+
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory, scene, models):
     tmp = tmp_path_factory.mktemp("graph")
     node = start_node(tmp, {**NODE_PARAMS, "checkpoint": str(models["a"])})
-    listener = Listener()
-    feeder = start_feeder(scene[0])
+    jpeg_params = {**NODE_PARAMS, "checkpoint": str(models["a"]), "camera.transport": "compressed"}
+    jpeg_params["debug_image.enabled"] = False
+    jpeg_node = start_node(tmp, jpeg_params, "jpeg_node", ["-r", f"__node:={JPEG_NODE}"])
+    listener = Listener([JPEG_ESTIMATES])
+    feeder = start_feeder(scene[0], "--jpeg-node-topic", JPEG_ESTIMATES)  # READY once both nodes subscribe
     try:
         listener.handshake(feeder, node)
-        yield node, feeder, listener
+        yield Graph(node, feeder, listener, jpeg_node)
     finally:
-        feeder.send("quit")
+        if feeder.alive():
+            feeder.send("quit")
         feeder.stop()
         output = node.stop()
+        print(output, jpeg_node.stop(), sep="\n")
         listener.close()
-        print(output)
 
 
 def _wait_estimates(listener: Listener, stamps: list[int], procs, timeout: float = 60.0) -> None:
@@ -102,14 +122,16 @@ def _wait_estimates(listener: Listener, stamps: list[int], procs, timeout: float
 
 
 def test_one_estimate_per_image_equal_to_offline_inference(graph, scene, models):
-    node, feeder, listener = graph
-    sent = listener.send_frames(feeder, f"frames 0 {FRAMES} {GAP_MS}")
+    node, feeder, listener, _ = graph
+    # The fixes are stamped a few ms off the image (inside the sync windows): the estimate must
+    # carry the image's stamp, not a fix's.
+    sent = listener.send_frames(feeder, f"frames 0 {FRAMES} {GAP_MS} offsetfixes")
     stamps = [s for s, _ in sent]
     _wait_estimates(listener, stamps, [node, feeder])
-    counts = collections.Counter(
-        m.header.stamp.sec * NS + m.header.stamp.nanosec for m in listener.all_estimates
-    )
+    counts = collections.Counter(_ns(m) for m in listener.all_estimates)
     assert all(counts[s] == 1 for s in stamps), "an image was answered more than once"
+    fix_stamps = {s + off for s in stamps for off in FIX_OFFSETS_NS}
+    assert not fix_stamps & set(counts), "an estimate carries a fix's stamp"
     predictor = models["predictor_a"]
     samples = scene[1]
     expected = predictor.predict_batch([samples[i] for _, i in sent])
@@ -129,7 +151,7 @@ def test_one_estimate_per_image_equal_to_offline_inference(graph, scene, models)
 
 
 def test_without_detections_the_estimate_degrades_to_position_and_image(graph, scene, models):
-    node, feeder, listener = graph
+    node, feeder, listener, _ = graph
     sent = listener.send_frames(feeder, f"frames 3 8 {GAP_MS} nodets")
     _wait_estimates(listener, [s for s, _ in sent], [node, feeder])
     predictor = models["predictor_a"]
@@ -143,42 +165,61 @@ def test_without_detections_the_estimate_degrades_to_position_and_image(graph, s
 def test_fuzz_node_survives_and_skip_counters_add_up(graph):
     import json
 
-    node, feeder, listener = graph
-    feeder.send(f"fuzz {FUZZ_MALFORMED} {FUZZ_VALID}")
-    result = json.loads(feeder.expect("FUZZ", 400.0))  # the feeder checks every valid frame is answered
-    assert result["malformed"] == FUZZ_MALFORMED
-    _wait_estimates(listener, [s for s, _ in result["valid"]], [node, feeder])
-    totals = result["totals"]
+    from sensor_msgs.msg import Image
+
+    node, feeder, listener, jpeg_node = graph
+    procs = [node, feeder, jpeg_node]
+    debug: list[Image] = []  # watched, so the debug image (and its drawing of the huge boxes) is rendered
+    sub = listener.node.create_subscription(Image, DEBUG_TOPIC, debug.append, FUZZ_VALID * 2)
+    try:
+        assert listener.spin_until(lambda: sub.get_publisher_count() > 0, 30.0, procs)
+        feeder.send(f"fuzz {FUZZ_MALFORMED} {FUZZ_VALID}")
+        # The feeder checks every valid frame is answered by both nodes; the listener spins meanwhile.
+        line = feeder.expect("FUZZ", 400.0, idle=lambda: listener.executor.spin_once(timeout_sec=0.01))
+        result = json.loads(line)
+        assert result["malformed"] == FUZZ_MALFORMED and result["edge_cases"] == FUZZ_VALID
+        valid = [s for s, _ in result["valid"]]
+        _wait_estimates(listener, valid, procs)
+        huge = set(result["huge_boxes"])
+        assert listener.spin_until(lambda: huge <= {_ns(m) for m in debug}, 30.0, procs), "no debug image"
+    finally:
+        listener.node.destroy_subscription(sub)
+    assert set(valid) <= set(listener.estimates_on[JPEG_ESTIMATES])
+    for name, totals, expected in (
+        ("rssi_predictor", result["totals"], result["expected"]),
+        (JPEG_NODE, result["totals_jpeg"], result["expected_jpeg"]),
+    ):
+        _check_counters(listener, procs, name, totals, expected)
+
+
+def _check_counters(listener: Listener, procs, name: str, totals: dict, expected: dict) -> None:
+    """Everything published was received and accounted for, under exactly the provoked reasons."""
 
     def settled() -> bool:
+        d = listener.of.get(name, {})
         return (
-            all(listener.counter(k) == v for k, v in totals.items())
-            and listener.counter("images.pending") == 0
-            and listener.counter("images.received")
-            == listener.counter("images.answered") + listener.total("images.skipped.")
+            all(listener.counter(k, name) == v for k, v in totals.items())
+            and listener.counter("images.pending", name) == 0
+            and all(left == right for left, right in identities(d).values())
         )
 
-    listener.spin_until(settled, 60.0, [node, feeder])
-    assert node.alive()
-    for key, value in totals.items():  # everything published was received and accounted for
-        assert listener.counter(key) == value, key
-    # Every malformed message is counted under its reason.
-    counted = {k: listener.counter(k) for k in result["expected"]}
-    assert counted == result["expected"], {k: v for k, v in listener.diagnostics.items() if "." in k}
-    d = listener
-    assert d.counter("images.received") == d.counter("images.answered") + d.total("images.skipped.")
-    for stream in ("rx_fix", "tx_fix", "detections"):
-        assert d.counter(f"{stream}.received") == d.counter(f"{stream}.accepted") + d.total(
-            f"{stream}.rejected."
-        )
+    listener.spin_until(settled, 60.0, procs)
+    d = listener.of[name]
+    for key, value in totals.items():
+        assert listener.counter(key, name) == value, (name, key)
+    counted = {k: listener.counter(k, name) for k in expected}
+    assert counted == expected, (name, {k: v for k, v in d.items() if "." in k})
+    checks = identities(d)
+    assert all(left == right for left, right in checks.values()), (name, checks)
+    assert listener.total("internal_errors.", name) == 0, (name, d)
     # Only malformed messages were skipped: the reasons seen are exactly the ones provoked.
-    provoked = {k for k in result["expected"] if ".skipped." in k or ".rejected." in k}
-    seen = {k for k in d.diagnostics if (".skipped." in k or ".rejected." in k) and d.counter(k) > 0}
-    assert seen == provoked
+    provoked = {k for k in expected if ".skipped." in k or ".rejected." in k}
+    seen = {k for k in d if (".skipped." in k or ".rejected." in k) and listener.counter(k, name) > 0}
+    assert seen == provoked, name
 
 
 def test_checkpoint_swap_at_run_time_good_and_corrupt(graph, scene, models):
-    node, feeder, listener = graph
+    node, feeder, listener, _ = graph
     result = listener.set_parameter("rssi_predictor", "checkpoint", str(models["b"]))
     assert result.successful, result.reason
     sent = listener.send_frames(feeder, f"frames 20 3 {GAP_MS}")
@@ -195,6 +236,13 @@ def test_checkpoint_swap_at_run_time_good_and_corrupt(graph, scene, models):
         assert "cannot load model" in result.reason and f"keeping {b.model_id}" in result.reason, (
             result.reason
         )
+        # /diagnostics says so, and the old model is still the one in use.
+        assert listener.spin_until(
+            lambda bad=bad: str(bad) in listener.diagnostics.get("model.last_swap_error", ""), 30.0, [node]
+        ), listener.diagnostics
+        assert f"keeping {b.model_id}" in listener.diagnostics["model.last_swap_error"]
+        assert listener.diagnostics["model.id"] == b.model_id
+        assert listener.diagnostics["model.checkpoint"] == str(models["b"])
     sent = listener.send_frames(feeder, f"frames 25 2 {GAP_MS}")
     _wait_estimates(listener, [s for s, _ in sent], [node, feeder])
     assert all(listener.estimates[s].model_id == b.model_id for s, _ in sent)
@@ -210,9 +258,9 @@ def test_checkpoint_swap_at_run_time_good_and_corrupt(graph, scene, models):
 def test_debug_image_is_published_while_someone_watches(graph):
     from sensor_msgs.msg import Image
 
-    node, feeder, listener = graph
+    node, feeder, listener, _ = graph
     images: list[Image] = []
-    sub = listener.node.create_subscription(Image, "/rssi_predictor/debug_image", images.append, 10)
+    sub = listener.node.create_subscription(Image, DEBUG_TOPIC, images.append, 10)
     try:
         assert listener.spin_until(lambda: sub.get_publisher_count() > 0, 30.0, [node])
         sent = listener.send_frames(feeder, f"frames 12 3 {GAP_MS}")
@@ -226,7 +274,7 @@ def test_debug_image_is_published_while_someone_watches(graph):
 
 
 def test_without_camera_tx_fixes_trigger_position_estimates(graph, scene, models):
-    node, feeder, listener = graph
+    node, feeder, listener, _ = graph
     assert listener.set_parameter("rssi_predictor", "camera.timeout_s", 0.05).successful
     try:
         sent = listener.send_frames(feeder, f"frames 30 4 {GAP_MS} noimage nodets")
@@ -241,8 +289,18 @@ def test_without_camera_tx_fixes_trigger_position_estimates(graph, scene, models
         sample = scene[1][index].with_(image=None, image_path=None, boxes=None)
         assert msg.modalities == 1 and not msg.tx_in_view
         assert msg.rssi_db == pytest.approx(predictor.predict(sample).rssi_db, abs=TOLERANCE_DB)
-    assert listener.spin_until(lambda: listener.counter("fix_triggers.answered") >= len(sent), 10.0, [node])
+        # The camera's frame (the last image's), not the Tx fix's "tx_gps".
+        assert msg.header.frame_id == "camera"
+
+    def settled() -> bool:
+        checks = identities(listener.diagnostics)
+        return listener.counter("fix_triggers.answered") >= len(sent) and all(
+            left == right for left, right in checks.values()
+        )
+
+    assert listener.spin_until(settled, 10.0, [node]), identities(listener.diagnostics)
+    assert listener.counter("fix_triggers.pending") == 0
 
 
-def _ns(msg) -> int:
+def _ns(msg: Any) -> int:
     return msg.header.stamp.sec * NS + msg.header.stamp.nanosec

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import sensor_msgs.msg as sensor_msgs
+from rclpy import serialization
 
 from rssi_ros.ros.cdr_image import parse_compressed_image, parse_image
 from rssi_ros.ros.image_conversion import image_to_rgb
-
-sensor_msgs = pytest.importorskip("sensor_msgs.msg", reason="sensor_msgs not installed (run `make setup`)")
-serialization = pytest.importorskip("rclpy.serialization", reason="rclpy not installed")
 
 
 @pytest.mark.parametrize("frame_id", ["", "c", "cam", "camera", "camera_optical_frame", "kamera_ä"])

@@ -16,10 +16,11 @@ from rssi_ros.ros.detection_conversion import (
     PixelBox,
     from_detection2d_array,
     from_detection_array,
+    numeric_class_id,
 )
 from rssi_ros.ros.reasons import InputError
+from rssi_ros_msgs import msg as msgs
 
-msgs = pytest.importorskip("rssi_ros_msgs.msg", reason="rssi_ros_msgs not built (run `make setup`)")
 VOCAB = ClassVocabulary()
 
 
@@ -69,6 +70,40 @@ def test_class_ids_map_through_coco_when_the_name_is_empty():
     )
     assert [b.class_name for b in dets.boxes] == ["car", "truck", "other"]
     assert dets.n_unknown_classes == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("7", 7),
+        ("02", 2),
+        ("²", None),
+        ("٣", None),
+        ("car", None),
+        ("", None),
+        ("-1", None),
+        ("9" * 5000, None),
+    ],
+)
+def test_only_short_ascii_digit_strings_are_class_ids(name, expected):
+    assert numeric_class_id(name) == expected
+
+
+def test_digit_like_unicode_class_names_are_names_not_a_crash():
+    # "²".isdigit() is True but int("²") raises; "٣" is a decimal digit int() accepts, but no detector
+    # means an Arabic-Indic three as COCO id 3. Both are unknown names, kept and counted.
+    dets = from_detection_array(
+        _array(
+            [
+                ("²", -1, 1.0, 1, 1, 1, 1, 0),
+                ("٣", -1, 1.0, 1, 1, 1, 1, 0),
+                ("9" * 5000, -1, 1.0, 1, 1, 1, 1, 0),
+            ]
+        ),
+        VOCAB,
+    )
+    assert [b.class_name for b in dets.boxes] == ["²", "٣", "9" * 5000]
+    assert dets.n_unknown_classes == 3
 
 
 def test_unknown_classes_are_kept_and_counted():
@@ -132,6 +167,7 @@ def test_vision_msgs_layout_takes_the_best_hypothesis():
             _d2d([("7", 0.8)], 10.0, 10.0, 4.0, 4.0),  # COCO id as a string
             _d2d([], 10.0, 10.0, 4.0, 4.0),  # no hypothesis: "other"
             _d2d([("car", 0.5)], 10.0, 10.0, math.nan, 4.0),
+            _d2d([("²", 0.6)], 10.0, 10.0, 4.0, 4.0),  # digit-like, but a name
         ],
     )
     dets = from_detection2d_array(msg, VOCAB)
@@ -140,8 +176,9 @@ def test_vision_msgs_layout_takes_the_best_hypothesis():
         ("car", pytest.approx(0.9)),
         ("truck", pytest.approx(0.8)),
         ("other", 1.0),
+        ("²", pytest.approx(0.6)),
     ]
-    assert dets.n_invalid == 1 and dets.n_unknown_classes == 1
+    assert dets.n_invalid == 1 and dets.n_unknown_classes == 2
     boxes, _ = dets.to_boxes(200, 100)  # vision_msgs has no image size: the image's is used
     assert (boxes[0].cx, boxes[0].cy, boxes[0].w, boxes[0].h) == (0.5, 0.5, 0.1, 0.1)
     assert not any(b.is_transmitter for b in boxes)

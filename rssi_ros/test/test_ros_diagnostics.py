@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from rssi_ros.ros.diagnostics import ERROR, OK, WARN, DiagnosticsAggregator, percentiles
+from rssi_ros.ros.diagnostics import ERROR, OK, WARN, DiagnosticsAggregator, identities, percentiles
 
 
 def test_percentiles_are_exact_for_known_data():
@@ -27,15 +27,25 @@ def test_counters_rates_and_snapshot_values():
     d.received("tx_fix")
     d.rejected("tx_fix", "non_finite")
     d.info["model.id"] = "m@1234"
-    snap = d.snapshot(2.0, pending=1)
+    for _ in range(3):
+        d.received("fix_triggers")
+    d.answered(1.0, "fix_triggers")
+    d.count("fix_triggers.skipped.no_model")
+    snap = d.snapshot(2.0, pending={"images": 1, "fix_triggers": 1})
     v = snap.as_dict()
     assert v["images.received"] == "10" and v["images.answered"] == "7"
     assert v["images.skipped.no_tx_fix"] == "2" and v["images.pending"] == "1"
     assert int(v["images.answered"]) + d.total("images.skipped.") + int(v["images.pending"]) == 10
-    assert (
-        v["rate_hz.images"] == "5.00" and v["rate_hz.estimates"] == "3.50" and v["rate_hz.tx_fix"] == "0.50"
+    # Fix-triggered frames have their own counters: images.* are not disturbed by them.
+    assert (v["fix_triggers.received"], v["fix_triggers.answered"], v["fix_triggers.pending"]) == (
+        "3",
+        "1",
+        "1",
     )
-    assert v["latency_ms.p50"] == "4.000" and v["latency_ms.max"] == "7.000"
+    assert (
+        v["rate_hz.images"] == "5.00" and v["rate_hz.estimates"] == "4.00" and v["rate_hz.tx_fix"] == "0.50"
+    )
+    assert v["latency_ms.p50"] == "3.500" and v["latency_ms.max"] == "7.000"  # 1..7 ms and 1 ms
     assert v["tx_fix.rejected.non_finite"] == "1" and v["model.id"] == "m@1234"
     assert snap.level == OK
     # Counters are cumulative, rates restart each period.
@@ -54,3 +64,40 @@ def test_levels():
     d.answered(1.0)
     snap = d.snapshot(2.0)
     assert snap.level == WARN and "answered 1 of 4" in snap.message
+
+
+def test_identities_hold_and_expose_a_miscount():
+    d = DiagnosticsAggregator()
+    for stream in ("images", "fix_triggers", "rx_fix", "tx_fix", "detections"):
+        for _ in range(3):
+            d.received(stream)
+    d.answered(1.0)
+    d.skipped("stale_tx_fix")
+    d.answered(1.0, "fix_triggers")
+    d.count("fix_triggers.skipped.internal_error")
+    for stream in ("rx_fix", "tx_fix", "detections"):
+        d.count(f"{stream}.accepted", 2)
+        d.rejected(stream, "zero_stamp")
+    values = d.snapshot(0.0, pending={"images": 1, "fix_triggers": 1}).as_dict()
+    checks = identities(values)
+    assert set(checks) == {"images", "fix_triggers", "rx_fix", "tx_fix", "detections"}
+    assert all(left == right == 3 for left, right in checks.values()), checks
+    d.received("images")  # received, never answered, skipped or pending: a lost image
+    assert identities(d.snapshot(1.0, pending={"images": 1, "fix_triggers": 1}).as_dict())["images"] == (4, 3)
+
+
+def test_camera_disabled_is_ok_and_problems_and_internal_errors_raise_the_level():
+    d = DiagnosticsAggregator()
+    d.snapshot(0.0)
+    snap = d.snapshot(1.0, camera_enabled=False)  # a period without images: expected, not a warning
+    assert snap.level == OK and "camera disabled" in snap.message
+    assert d.snapshot(2.0).level == WARN  # with the camera enabled the same period warns
+    d.count("internal_errors.image")
+    snap = d.snapshot(3.0, camera_enabled=False)
+    assert snap.level == WARN and "1 internal errors" in snap.message
+    assert d.snapshot(4.0, camera_enabled=False).level == OK  # per period
+    d.problems["detections"] = "vision_msgs does not import"
+    snap = d.snapshot(5.0, camera_enabled=False)
+    assert snap.level == ERROR and "vision_msgs does not import" in snap.message
+    snap = d.snapshot(6.0, model_loaded=False)
+    assert snap.level == ERROR and "checkpoint" in snap.message and "vision_msgs" in snap.message

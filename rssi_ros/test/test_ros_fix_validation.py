@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
+import sensor_msgs.msg as sensor_msgs
 
 from rssi_ros.ros import reasons
 from rssi_ros.ros.fix_validation import FixLimits, check_fix, stamp_ns
 from rssi_ros.ros.reasons import InputError
-
-sensor_msgs = pytest.importorskip("sensor_msgs.msg", reason="sensor_msgs not installed (run `make setup`)")
 
 
 def _fix(lat=33.42, lon=-111.93, alt=350.0, status=0, cov_type=0, cov=None, sec=1_700_000_000, nsec=5):

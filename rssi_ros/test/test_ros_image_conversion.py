@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import sensor_msgs.msg as sensor_msgs
 
-from rssi_ros.ros import reasons
+from rssi_ros.ros import image_conversion, reasons
 from rssi_ros.ros.image_conversion import (
+    compressed_size,
     compressed_to_rgb,
     image_to_rgb,
     rgb_to_image_fields,
     rgb_to_jpeg,
 )
 from rssi_ros.ros.reasons import InputError
-
-sensor_msgs = pytest.importorskip("sensor_msgs.msg", reason="sensor_msgs not installed (run `make setup`)")
 
 
 def _rgb(h: int = 6, w: int = 5, seed: int = 0) -> np.ndarray:
@@ -87,6 +87,14 @@ def test_yuv422_grey_decodes_to_grey():
     np.testing.assert_array_equal(image_to_rgb(_image("yuyv", 2, 4, 8, yuyv.tobytes())), out)
 
 
+@pytest.mark.parametrize("encoding", ["yuv422", "uyvy", "yuv422_yuy2", "yuyv"])
+def test_odd_width_packed_yuv_is_rejected_not_a_cv2_error(encoding):
+    # 3 pixels in 6 bytes per row: a consistent step and size, but 4:2:2 needs pixel pairs.
+    with pytest.raises(InputError) as info:
+        image_to_rgb(_image(encoding, 2, 3, 6, bytes(12)))
+    assert info.value.reason == reasons.ODD_WIDTH and "width 3" in info.value.detail
+
+
 @pytest.mark.parametrize(
     ("encoding", "h", "w", "step", "size", "reason"),
     [
@@ -141,11 +149,69 @@ def test_undecodable_compressed_images_are_rejected(data, reason):
     assert info.value.reason == reason
 
 
-def test_compressed_size_limit_applies_after_decoding():
-    msg = sensor_msgs.CompressedImage(format="jpeg", data=rgb_to_jpeg(_rgb(40, 40)))
+def _png_header(width: int, height: int) -> bytes:
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    return image_conversion.PNG_SIGNATURE + len(ihdr).to_bytes(4, "big") + b"IHDR" + ihdr + bytes(4)
+
+
+def test_compressed_size_is_read_from_the_header():
+    import cv2
+
+    bgr = _rgb(37, 53)
+    for ext, fmt in ((".jpg", "jpeg"), (".png", "png")):
+        ok, buf = cv2.imencode(ext, bgr)
+        assert ok and compressed_size(buf.tobytes()) == (fmt, 53, 37)
+    ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])  # SOF2, not SOF0
+    assert compressed_size(buf) == ("jpeg", 53, 37)
+    # An APP1 segment full of 0xFF bytes and fill bytes before the next marker are skipped.
+    jpg = buf.tobytes()
+    app1 = b"\xff\xe1" + (2 + 40).to_bytes(2, "big") + b"\xff" * 40
+    assert compressed_size(jpg[:2] + app1 + b"\xff\xff" + jpg[2:]) == ("jpeg", 53, 37)
+    assert compressed_size(_png_header(60_000, 70_000)) == ("png", 60_000, 70_000)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", reasons.DECODE_FAILED),  # truncated before the frame header
+        (b"\xff\xd8\xff\xda\x00\x08", reasons.DECODE_FAILED),  # scan data without a frame header
+        (b"\xff\xd8\x00\x01", reasons.DECODE_FAILED),  # no marker where one must be
+        (b"\xff\xd8\xff\xe0\x00\x01", reasons.DECODE_FAILED),  # segment length below 2
+        (image_conversion.PNG_SIGNATURE + b"\x00\x00", reasons.DECODE_FAILED),
+        (_png_header(0, 10), reasons.EMPTY_IMAGE),
+        (b"GIF89a" + bytes(20), reasons.UNSUPPORTED_ENCODING),
+        (bytes(range(64)), reasons.UNSUPPORTED_ENCODING),
+    ],
+)
+def test_broken_compressed_headers_are_named(data, reason):
     with pytest.raises(InputError) as info:
-        compressed_to_rgb(msg, max_pixels=100)
+        compressed_size(data)
+    assert info.value.reason == reason
+
+
+def test_compressed_size_limit_applies_before_decoding(monkeypatch):
+    def must_not_decode(buf):
+        raise AssertionError("decoded although the header already exceeds the limit")
+
+    monkeypatch.setattr(image_conversion, "decode_rgb", must_not_decode)
+    # A 33-byte message claiming 60000x70000 pixels: rejected without allocating 12 GB.
+    huge = sensor_msgs.CompressedImage(format="png", data=_png_header(60_000, 70_000))
+    with pytest.raises(InputError) as info:
+        compressed_to_rgb(huge)
+    assert info.value.reason == reasons.IMAGE_TOO_LARGE and "60000x70000" in info.value.detail
+    jpg = sensor_msgs.CompressedImage(format="jpeg", data=rgb_to_jpeg(_rgb(40, 40)))
+    with pytest.raises(InputError) as info:
+        compressed_to_rgb(jpg, max_pixels=100)
     assert info.value.reason == reasons.IMAGE_TOO_LARGE
+
+
+def test_truncated_and_random_compressed_images_are_rejected():
+    jpg = rgb_to_jpeg(_rgb(64, 64))
+    rng = np.random.default_rng(5)
+    for data in (jpg[: len(jpg) // 2], jpg[:300], rng.integers(0, 256, 500, dtype=np.uint8).tobytes()):
+        with pytest.raises(InputError) as info:
+            compressed_to_rgb(sensor_msgs.CompressedImage(format="jpeg", data=data))
+        assert info.value.reason in (reasons.DECODE_FAILED, reasons.UNSUPPORTED_ENCODING)
 
 
 def test_packing_rejects_non_rgb_arrays():

@@ -153,6 +153,7 @@ def test_full_queue_answers_the_oldest_and_flush_answers_the_rest():
     assert p.add_image(T0 + 1, "b", 0.0) == []
     (oldest,) = p.add_image(T0 + 2, "c", 0.0)
     assert oldest.payload == "a" and oldest.skip_reason == reasons.NO_TX_FIX
+    assert p.pending_payloads() == ["b", "c"]  # what the node counts per source as *.pending
     assert [f.payload for f in p.flush(0.0)] == ["b", "c"]
     assert p.pending == 0
 

@@ -66,7 +66,11 @@ PARAMETERS: tuple[ParamSpec, ...] = (
         range=(0, 256),
     ),
     _S("autostart", True, "configure and activate the lifecycle node on start-up", read_only=True),
-    _S("frame_id", "", "frame_id of the estimates; empty = the image's frame_id"),
+    _S(
+        "frame_id",
+        "",
+        "frame_id of the estimates; empty = the image's (fix-triggered estimates: the last image's)",
+    ),
     # Camera.
     _S("camera.enabled", True, "subscribe to the camera; false = estimates triggered by Tx fixes", True),
     _S(
@@ -84,7 +88,11 @@ PARAMETERS: tuple[ParamSpec, ...] = (
         range=(0.0, 3600.0),
     ),
     # Receiver (basestation).
-    _S("rx.fixed", False, "use rx.latitude/longitude instead of the rx/fix topic (static basestation)"),
+    _S(
+        "rx.fixed",
+        False,
+        "use rx.latitude/longitude instead of the rx/fix topic (static basestation; not both 0)",
+    ),
     _S("rx.latitude", 0.0, "fixed receiver latitude, WGS84 degrees", range=(-90.0, 90.0)),
     _S("rx.longitude", 0.0, "fixed receiver longitude, WGS84 degrees", range=(-180.0, 180.0)),
     _S("rx.altitude", 0.0, "fixed receiver altitude, metres (informational)", range=(-1e4, 1e5)),
@@ -223,6 +231,12 @@ class Settings:
         if tx.mode == "projection" and not v["tx_selection.camera_yaml"]:
             raise ValueError("tx_selection.mode projection needs tx_selection.camera_yaml")
         fixed = None
+        if v["rx.fixed"] and float(v["rx.latitude"]) == 0.0 and float(v["rx.longitude"]) == 0.0:
+            # 0/0 is the parameters' default (the Gulf of Guinea), never a basestation someone meant.
+            raise ValueError(
+                "rx.fixed is true but rx.latitude and rx.longitude are both 0: "
+                "set rx.latitude/rx.longitude to the basestation's position"
+            )
         if v["rx.fixed"]:
             fixed = Fix(float(v["rx.latitude"]), float(v["rx.longitude"]), float(v["rx.altitude"]), 0)
         return cls(
@@ -241,6 +255,19 @@ class Settings:
             camera_timeout_s=float(v["camera.timeout_s"]),
             frame_id=str(v["frame_id"]),
         )
+
+
+def as_declared_type(name: str, value: Any) -> Any:
+    """`value` as the parameter's own type where that loses nothing: 33 for a float parameter is 33.0.
+
+    ROS parses `-p rx.latitude:=33` (and `latitude: 33` in a YAML file) as an integer, and rclpy
+    refuses an integer for a parameter declared as double; whole numbers are what people write.
+    Everything else is returned unchanged (and judged by `ParamSpec.validate`).
+    """
+    spec = SPECS.get(name)
+    if spec is not None and type(spec.default) is float and type(value) is int:
+        return float(value)
+    return value
 
 
 def defaults() -> dict[str, Any]:

@@ -2,10 +2,14 @@
 
 Boxes (the transmitter's in green, distractors in grey), the projected transmitter fix (a cross)
 and the PL/SH/RSSI text on a downscaled copy of the frame. Drawn only when someone subscribes,
-so it costs nothing in normal operation.
+so it costs nothing in normal operation. Coordinates are clamped to a margin around the canvas
+before drawing: a detector may report a finite but absurd box (1e12 px wide), and OpenCV's drawing
+functions raise on coordinates beyond 32 bits.
 """
 
 from __future__ import annotations
+
+import math
 
 import cv2
 import numpy as np
@@ -18,6 +22,18 @@ OTHER_COLOUR = (180, 180, 180)
 MARKER_COLOUR = (255, 60, 60)
 TEXT_COLOUR = (255, 255, 255)
 BLANK_HEIGHT_RATIO = 9 / 16  # canvas shape when there is no image (position-only estimates)
+# Drawn coordinates are clamped to this many canvas sizes outside the canvas (still off-screen,
+# so a clamped edge is not drawn where the box has none).
+CLAMP_MARGIN = 1
+LABEL_MIN_Y = 10  # labels above a box stay this far below the top edge
+
+
+def _px(value: float, size: int) -> int:
+    """A normalised coordinate as a pixel index, clamped so OpenCV accepts it (NaN becomes the edge)."""
+    lo, hi = -CLAMP_MARGIN * size, (1 + CLAMP_MARGIN) * size
+    if not math.isfinite(value):
+        return lo if value < 0 else hi
+    return int(min(max(value * size, lo), hi))
 
 
 def render(
@@ -35,13 +51,14 @@ def render(
         canvas = cv2.resize(rgb, (width, h), interpolation=cv2.INTER_AREA)
     H, W = canvas.shape[:2]
     for b in boxes or []:
-        x0, y0 = int((b.cx - b.w / 2) * W), int((b.cy - b.h / 2) * H)
-        x1, y1 = int((b.cx + b.w / 2) * W), int((b.cy + b.h / 2) * H)
+        x0, y0 = _px(b.cx - b.w / 2, W), _px(b.cy - b.h / 2, H)
+        x1, y1 = _px(b.cx + b.w / 2, W), _px(b.cy + b.h / 2, H)
         colour = TX_COLOUR if b.is_transmitter else OTHER_COLOUR
         cv2.rectangle(canvas, (x0, y0), (x1, y1), colour, 2 if b.is_transmitter else 1)
-        cv2.putText(canvas, b.class_name, (x0, max(10, y0 - 3)), cv2.FONT_HERSHEY_SIMPLEX, 0.35, colour, 1)
-    if projected_uv is not None:
-        u, v = int(projected_uv[0] * W), int(projected_uv[1] * H)
+        label = (min(max(x0, 0), W - 1), min(max(LABEL_MIN_Y, y0 - 3), H - 1))
+        cv2.putText(canvas, b.class_name, label, cv2.FONT_HERSHEY_SIMPLEX, 0.35, colour, 1)
+    if projected_uv is not None and all(math.isfinite(c) for c in projected_uv):
+        u, v = _px(projected_uv[0], W), _px(projected_uv[1], H)
         cv2.drawMarker(canvas, (u, v), MARKER_COLOUR, cv2.MARKER_CROSS, 14, 2)
     for i, line in enumerate(lines):
         y = 16 + 16 * i

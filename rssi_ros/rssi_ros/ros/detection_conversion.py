@@ -23,6 +23,20 @@ from rssi_ros.ros.reasons import InputError
 TRANSMITTER_UNKNOWN, TRANSMITTER_YES, TRANSMITTER_NO = 0, 1, 2
 # More boxes than this in one message is a broken detector, not a street scene.
 DEFAULT_MAX_DETECTIONS = 256
+# A class name of at most this many ASCII digits is a numeric class id (COCO ids have 1-2 digits);
+# longer digit strings are names (int() of thousands of digits is refused by Python anyway).
+MAX_CLASS_ID_DIGITS = 9
+
+
+def numeric_class_id(name: str) -> int | None:
+    """The class id a detector wrote as a string ("7"), or None for a name.
+
+    Only ASCII digits count: `str.isdigit` is also true for "²" (which `int` refuses) and
+    `isdecimal` for "٣" (Arabic-Indic three), neither of which a detector means as a COCO id.
+    """
+    if name.isascii() and name.isdecimal() and len(name) <= MAX_CLASS_ID_DIGITS:
+        return int(name)
+    return None
 
 
 @dataclass(frozen=True)
@@ -87,8 +101,9 @@ def _class_name(name: str, class_id: int | None, vocabulary: ClassVocabulary) ->
     if not name and class_id is not None and class_id >= 0:
         canonical, known = vocabulary.from_yolo_id(class_id)
         return canonical, known
-    if name.isdigit():  # vision_msgs detectors often put the COCO id into class_id (a string)
-        return vocabulary.from_yolo_id(int(name))
+    numeric = numeric_class_id(name)
+    if numeric is not None:  # vision_msgs detectors often put the COCO id into class_id (a string)
+        return vocabulary.from_yolo_id(numeric)
     _, known = vocabulary.canonical(name)
     return name, known
 

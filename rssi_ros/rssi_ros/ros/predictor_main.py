@@ -4,6 +4,9 @@
     python -m rssi_ros predictor --ros-args -p use_sim_time:=true -r camera/image_raw:=/cam/image
 
 Spins the node on a single-threaded executor until Ctrl-C, then logs what it answered and skipped.
+A start-up parameter that cannot be declared (`-p rx.latitude:=abc`) ends it with one line naming
+the parameter and exit status 2; anything unexpected that still reaches the executor (every callback
+is guarded, so this would be rclpy itself) is logged with its traceback and ends it with status 1.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import sys
 from collections.abc import Sequence
 
 USAGE = __doc__
+EXIT_BAD_PARAMETER = 2
+EXIT_INTERNAL_ERROR = 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,10 +30,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     import rclpy
     from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
-    from rssi_ros.ros.node import PredictorNode
+    from rssi_ros.ros.node import ParameterError, PredictorNode
 
     rclpy.init(args=[sys.argv[0], *args])
     node = None
+    status = 0
     try:
         node = PredictorNode()
         executor = SingleThreadedExecutor()
@@ -36,6 +42,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except ParameterError as exc:
+        print(f"rssi_predictor: {exc}", file=sys.stderr)
+        status = EXIT_BAD_PARAMETER
+    except Exception:
+        logging.getLogger("rssi_predictor").exception("the executor stopped on an unexpected error")
+        status = EXIT_INTERNAL_ERROR
     finally:
         if node is not None:
             counters = node.counters()
@@ -45,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             node.destroy_node()
         rclpy.try_shutdown()
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Every drop in the node names one of these, so the counters in `/diagnostics` add up
 (received = answered + skipped by reason + pending) and an operator can tell a bad camera
-driver from a stale GPS at a glance.
+driver from a stale GPS at a glance. `INTERNAL_ERROR` is the one reason that means a bug in the
+node rather than a bad input: an exception nobody anticipated, caught so the node stays up.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ STEP_MISMATCH = "step_mismatch"
 SIZE_MISMATCH = "size_mismatch"
 IMAGE_TOO_LARGE = "image_too_large"
 DECODE_FAILED = "decode_failed"
+ODD_WIDTH = "odd_width"  # packed YUV 4:2:2 holds two pixels per 4 bytes
 
 # NavSatFix.
 NO_FIX = "no_fix"
@@ -48,3 +50,6 @@ STALE_TX_FIX = "stale_tx_fix"
 STALE_RX_FIX = "stale_rx_fix"
 INFERENCE_FAILED = "inference_failed"
 INACTIVE = "inactive"
+
+# Any stream: an unexpected exception while handling the message (logged with its traceback).
+INTERNAL_ERROR = "internal_error"

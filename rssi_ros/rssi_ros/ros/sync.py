@@ -116,6 +116,10 @@ class SyncPolicy:
     def pending(self) -> int:
         return len(self._pending)
 
+    def pending_payloads(self) -> list[Any]:
+        """The payloads of the waiting images, oldest first (the node counts them by source)."""
+        return [p.payload for p in self._pending]
+
     def adopt(self, old: SyncPolicy) -> None:
         """Take over the fixes and detections another policy buffered (a parameter change at run
         time must not make the next frames wait or skip for lack of a fix)."""

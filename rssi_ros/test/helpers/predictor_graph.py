@@ -59,13 +59,18 @@ class LineProcess:
         self.proc.stdin.write(line + "\n")
         self.proc.stdin.flush()
 
-    def expect(self, prefix: str, timeout: float) -> str:
-        """The next line starting with `prefix` (other lines are kept in `log`); fails with the log."""
+    def expect(self, prefix: str, timeout: float, idle: Callable[[], Any] | None = None) -> str:
+        """The next line starting with `prefix` (other lines are kept in `log`); fails with the log.
+
+        `idle` is called while no line is there (e.g. to spin a listener that must not miss messages).
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                line = self.lines.get(timeout=0.05)
+                line = self.lines.get(timeout=0.05) if idle is None else self.lines.get_nowait()
             except queue.Empty:
+                if idle is not None:
+                    idle()
                 if self.proc.poll() is not None and self.lines.empty():
                     break
                 continue
@@ -90,11 +95,22 @@ class LineProcess:
         return self.output()
 
 
-def start_node(tmp: Path, params: dict[str, Any], name: str = "node") -> LineProcess:
-    """`python -m rssi_ros predictor --ros-args --params-file <params>` (the user's command line)."""
+def start_node(
+    tmp: Path, params: dict[str, Any], name: str = "node", ros_args: Sequence[str] = ()
+) -> LineProcess:
+    """`python -m rssi_ros predictor --ros-args --params-file <params> [ros_args]` (a user's command)."""
     path = tmp / f"{name}_params.yaml"
     path.write_text(yaml.safe_dump({"/**": {"ros__parameters": params}}))
-    argv = [sys.executable, "-m", "rssi_ros", "predictor", "--ros-args", "--params-file", str(path)]
+    argv = [
+        sys.executable,
+        "-m",
+        "rssi_ros",
+        "predictor",
+        "--ros-args",
+        "--params-file",
+        str(path),
+        *ros_args,
+    ]
     return LineProcess(argv, name, **LARGE_IMAGES_ENV)
 
 
@@ -103,10 +119,17 @@ def start_feeder(scene_csv: Path, *extra: str) -> LineProcess:
     return LineProcess(argv, "feeder", **LARGE_IMAGES_ENV)
 
 
-class Listener:
-    """The test's own rclpy node: collects estimates and the node's diagnostics."""
+NODE_NAME = "rssi_predictor"
 
-    def __init__(self) -> None:
+
+class Listener:
+    """The test's own rclpy node: collects estimates and the diagnostics of each predictor node.
+
+    `diagnostics` and `counter`/`total` without `node` are those of the node named rssi_predictor;
+    `of[name]` holds the latest values of every node (the status name is "<node>: rssi estimator").
+    """
+
+    def __init__(self, estimate_topics: Sequence[str] = ()) -> None:
         import rclpy
         from diagnostic_msgs.msg import DiagnosticArray
         from rclpy.executors import SingleThreadedExecutor
@@ -122,10 +145,27 @@ class Listener:
         self.estimates: dict[int, Any] = {}
         self.all_estimates: list[Any] = []
         self.probes = 0
-        self.diagnostics: dict[str, str] = {}
-        self.diagnostic_level = -1
+        self.of: dict[str, dict[str, str]] = {}
+        self.levels: dict[str, int] = {}
+        self.messages: dict[str, str] = {}
+        self.estimates_on: dict[str, dict[int, Any]] = {t: {} for t in estimate_topics}
         self.node.create_subscription(RssiEstimate, ESTIMATE_TOPIC, self._on_estimate, 1000)
-        self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
+        for topic in estimate_topics:
+            self.node.create_subscription(
+                RssiEstimate,
+                topic,
+                lambda m, t=topic: self.estimates_on[t].__setitem__(_stamp_ns(m), m),
+                1000,
+            )
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 100)
+
+    @property
+    def diagnostics(self) -> dict[str, str]:
+        return self.of.get(NODE_NAME, {})
+
+    @property
+    def diagnostic_level(self) -> int:
+        return self.levels.get(NODE_NAME, -1)
 
     def _on_estimate(self, msg) -> None:
         if msg.header.frame_id == "probe":
@@ -136,17 +176,17 @@ class Listener:
 
     def _on_diagnostics(self, msg) -> None:
         for status in msg.status:
-            if status.name.startswith("rssi_predictor"):
-                self.diagnostics = {kv.key: kv.value for kv in status.values}
-                self.diagnostic_level = (
-                    status.level[0] if isinstance(status.level, bytes) else int(status.level)
-                )
+            name, sep, _ = status.name.partition(": ")
+            if sep:
+                self.of[name] = {kv.key: kv.value for kv in status.values}
+                self.levels[name] = status.level[0] if isinstance(status.level, bytes) else int(status.level)
+                self.messages[name] = status.message
 
-    def counter(self, key: str) -> int:
-        return int(self.diagnostics.get(key, "0"))
+    def counter(self, key: str, node: str = NODE_NAME) -> int:
+        return int(self.of.get(node, {}).get(key, "0"))
 
-    def total(self, prefix: str) -> int:
-        return sum(int(v) for k, v in self.diagnostics.items() if k.startswith(prefix))
+    def total(self, prefix: str, node: str = NODE_NAME) -> int:
+        return sum(int(v) for k, v in self.of.get(node, {}).items() if k.startswith(prefix))
 
     def spin_until(
         self, condition: Callable[[], bool], timeout: float, procs: Sequence[LineProcess] = ()
@@ -190,3 +230,7 @@ class Listener:
         self.executor.shutdown()
         self.node.destroy_node()
         self.rclpy.try_shutdown(context=self.context)
+
+
+def _stamp_ns(msg) -> int:
+    return msg.header.stamp.sec * NS + msg.header.stamp.nanosec
