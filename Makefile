@@ -26,7 +26,7 @@ $(STAMPS)/venv:
 	$(PIP) install --upgrade pip
 	mkdir -p $(STAMPS) && touch $@
 
-$(STAMPS)/deps: $(STAMPS)/venv requirements/ros.txt requirements/ml.txt requirements/dev.txt requirements/constraints.txt
+$(STAMPS)/deps: $(STAMPS)/venv requirements/ros.txt requirements/runtime.txt requirements/ml.txt requirements/dev.txt requirements/constraints.txt
 	$(PIP) install -c requirements/constraints.txt -r requirements/ros.txt -r requirements/ml.txt -r requirements/dev.txt 2>&1 | { grep -v "is ignored: it is neither" || true; }
 	touch $@
 

@@ -154,6 +154,29 @@ def test_baselines_on_a_split_give_rows_for_each_predictor_and_scenario():
     np.testing.assert_array_equal(preds, [train_mean[samples[i].scenario] for i in split.test])
 
 
+def test_data_stats_counts_clamped_distances_and_masked_label_files(tmp_path, capsys):
+    scene = write_official_scene(tmp_path / "scene")
+    # Rows 1 and 2 drive up to the mast: 0 m and 0.5 m are below the 1 m label clamp.
+    for row, east in ((1, 0.0), (2, 0.5)):
+        lat, lon = offset_latlon(*RX, east, 0.0)
+        scene.gps_files[row].write_text(f"{float(lat)!r}\n{float(lon)!r}\n")
+    scene.label_files[0].write_bytes(b"\xff not text\n")
+    out = tmp_path / "stats.json"
+    assert main(["data", "stats", str(tmp_path / "scene"), "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "clamped" in printed and "bad_label_file" in printed
+    result = json.loads(out.read_text())
+    row = result["scenarios"][0]
+    assert (row["samples"], row["skipped"], row["clamped"], row["boxes"]) == (6, 0, 2, 4)
+    assert result["pooled"]["clamped"] == 2 and result["label"]["min_distance_m"] == 1.0
+    assert result["reader"]["scenario42"]["masked"]["bad_label_file"] == 1
+    assert (
+        main(["data", "stats", str(tmp_path / "scene"), "--json", str(out), "--min-distance-m", "1e6"]) == 0
+    )
+    assert json.loads(out.read_text())["scenarios"][0]["clamped"] == 6
+    assert main(["data", "stats", str(tmp_path / "scene"), "--json", str(out), "--min-distance-m", "0"]) == 2
+
+
 @pytest.mark.shared_data
 def test_real_figures_land_in_the_readme_ranges(shared_data):
     samples = all_samples(read_datasets([shared_data]))

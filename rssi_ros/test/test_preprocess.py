@@ -7,9 +7,18 @@ import pytest
 
 from rssi_ros.data.classes import ClassVocabulary
 from rssi_ros.data.normalisation import MinMaxNormaliser
-from rssi_ros.data.preprocess import PreprocessConfig, box_tensor, preprocess, targets
+from rssi_ros.data.preprocess import (
+    PreprocessConfig,
+    box_tensor,
+    clamped_distances,
+    count_clamped,
+    encode_boxes,
+    preprocess,
+    targets,
+)
 from rssi_ros.data.sample import Box, Sample
 from rssi_ros.physics.geodesy import offset_latlon
+from rssi_ros.physics.labels import LabelDefinition
 
 BS = (33.42035, -111.92915)
 
@@ -98,3 +107,45 @@ def test_preprocess_masks_missing_modalities_and_keeps_geometry():
     t = targets(s, mi.distance_m, cfg.label)
     assert t.rssi_db == -60.0
     assert t.path_loss_db + t.shadow_fading_db == pytest.approx(60.0, abs=1e-12)
+
+
+def test_interference_removed_counts_removed_distractors_apart_from_dropped_boxes():
+    distractors = [_box("car", 0.1 * i + 0.05, 0.01 * (i + 1)) for i in range(6)]
+    boxes = [*distractors, _box("car", 0.5, 0.2, tx=True), Box("truck", float("nan"), 0.5, 0.1, 0.1)]
+    full = encode_boxes(boxes, PreprocessConfig(max_objects=3))
+    # 1 invalid + 4 distractors beyond the 2 free slots; nothing removed on purpose.
+    assert (full.n_used, full.n_dropped, full.n_removed_distractors) == (3, 5, 0)
+    ir = encode_boxes(boxes, PreprocessConfig(max_objects=3, interference_removed=True))
+    # Only the invalid box is dropped; the six valid distractors are removed by the protocol.
+    assert (ir.n_used, ir.n_dropped, ir.n_removed_distractors) == (1, 1, 6)
+    assert ir.mask.tolist() == [True, False, False] and ir.tx_in_view
+    # The six-tuple of box_tensor is the same encoding.
+    legacy = box_tensor(boxes, PreprocessConfig(max_objects=3, interference_removed=True))
+    np.testing.assert_array_equal(legacy[0], ir.tensor)
+    np.testing.assert_array_equal(legacy[1], ir.mask)
+    assert legacy[2:] == (True, 1, 0, 1)
+    norm = MinMaxNormaliser((-100.0, -100.0), (100.0, 100.0))
+    s = Sample(rx_lat=BS[0], rx_lon=BS[1], tx_lat=BS[0] + 1e-4, tx_lon=BS[1], rssi_db=-60.0, boxes=boxes)
+    mi = preprocess(s, PreprocessConfig(image_size=32, max_objects=3, interference_removed=True), norm)
+    assert (mi.num_boxes, mi.n_dropped_boxes, mi.n_removed_distractors) == (1, 1, 6)
+    mi = preprocess(s, PreprocessConfig(image_size=32, max_objects=3), norm)
+    assert (mi.num_boxes, mi.n_dropped_boxes, mi.n_removed_distractors) == (3, 5, 0)
+
+
+def test_clamped_distances_are_the_samples_targets_marks_clamped():
+    norm = MinMaxNormaliser((-100.0, -100.0), (100.0, 100.0))
+    label = LabelDefinition(min_distance_m=1.0)
+    samples = []
+    for east in (0.0, 0.4, 0.99, 1.01, 3.0, 250.0):
+        lat, lon = offset_latlon(*BS, east, 0.0)
+        samples.append(
+            Sample(rx_lat=BS[0], rx_lon=BS[1], tx_lat=float(lat), tx_lon=float(lon), rssi_db=-50.0)
+        )
+    expected = [
+        targets(s, preprocess(s, PreprocessConfig(), norm).distance_m, label).clamped for s in samples
+    ]
+    assert expected == [True, True, True, False, False, False]
+    assert clamped_distances(samples, label).tolist() == expected
+    assert count_clamped(samples, label) == 3
+    assert count_clamped(samples, LabelDefinition(min_distance_m=5.0)) == 5
+    assert count_clamped([], label) == 0 and clamped_distances([], label).dtype == bool

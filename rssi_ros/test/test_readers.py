@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import logging
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers.official_scene import N_BEAMS, RX, write_official_scene
+from helpers.official_scene import N_BEAMS, RX, write_challenge_scene, write_official_scene
 
+from rssi_ros.cli import main
 from rssi_ros.data.classes import ClassVocabulary
 from rssi_ros.data.readers import (
     GPS_CALIBRATED,
@@ -21,7 +23,7 @@ from rssi_ros.data.readers import (
     read_dataset,
     read_datasets,
 )
-from rssi_ros.data.readers.files import BAD_LABEL_LINE, BAD_TX_BOX_LINE
+from rssi_ros.data.readers.files import BAD_LABEL_FILE, BAD_LABEL_LINE, BAD_TX_BOX_LINE, read_label_file
 from rssi_ros.physics import mean_power_db
 
 README_SAMPLES = {1: 2238, 2: 2610, 3: 1343, 4: 1649, 5: 2300, 6: 805, 7: 735, 8: 3556, 9: 5263}
@@ -159,14 +161,87 @@ def test_bad_rows_are_counted_by_reason_and_the_rest_read(tmp_path, caplog):
         "non_positive_power": 1,
         "bad_power_file": 1,
         "bad_gps": 1,
-        "bad_label_line": 1,
         "missing_gps_file": 1,
-        "bad_tx_box_line": 1,
         "missing_field": 1,
         "duplicate_sample": 1,
     }
-    assert [s.index for s in ds.samples] == [6, 1]
-    assert "skipped 10 rows" in caplog.text
+    # A bad label file or transmitter line masks the boxes of rows 6 and 8; the rows are kept.
+    assert [s.index for s in ds.samples] == [6, 7, 9, 1]
+    assert [s.boxes is None for s in ds.samples] == [False, True, True, True]  # row 10: no label file
+    assert ds.meta["reader"]["masked"] == {"bad_label_file": 1, "bad_tx_box_line": 1, "label_file_missing": 1}
+    assert "skipped 8 rows" in caplog.text
+
+
+def test_bad_label_files_mask_the_boxes_and_keep_the_rows(tmp_path, caplog, monkeypatch):
+    scene = write_official_scene(tmp_path, n_frames=12)
+    assert all(scene.label_files[i] is not None for i in (0, 1, 2, 6))
+    scene.label_files[0].write_text("2 0.5 0.6 0.2 0.1\nnot a box\n")  # unparseable line
+    scene.label_files[1].write_bytes(b"2 0.5 0.6 0.2 0.1\n\xff\xfe\n")  # not UTF-8
+    unreadable = scene.label_files[2]
+    real_read_text = Path.read_text
+
+    def read_text(self, *args, **kwargs):
+        if self == unreadable:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", read_text)
+    scene.rewrite_cell(6, "unit1_tx_bbox_line", "one")  # not an integer
+    with caplog.at_level(logging.WARNING):
+        ds = read_dataset(tmp_path)
+    assert len(ds) == 12 and not ds.skipped  # nothing lost but the boxes of four frames
+    assert [i for i, s in enumerate(ds.samples) if s.boxes is None] == [0, 1, 2, 4, 6, 10]
+    assert ds.meta["reader"]["masked"] == {"bad_label_file": 3, "bad_tx_box_line": 1, "label_file_missing": 2}
+    for i in (0, 1, 2):  # the rest of a masked row is what was written
+        assert (ds.samples[i].tx_lat, ds.samples[i].tx_lon) == scene.tx[i]
+        np.testing.assert_array_equal(ds.samples[i].beam_powers, scene.powers[i])
+        assert ds.samples[i].image_path == scene.images[i]
+    # Logged once per kind of problem, with the count and one example, not once per file.
+    masked_lines = [m for m in caplog.messages if "boxes masked (bad_label_file)" in m]
+    assert len(masked_lines) == 1 and "in 3 rows" in masked_lines[0]
+    assert str(scene.label_files[0]) in masked_lines[0]
+
+
+def test_read_label_file_names_the_problem(tmp_path):
+    path = tmp_path / "frame.txt"
+    path.write_bytes(b"\x80\x81")
+    with pytest.raises(RowError, match="not UTF-8") as err:
+        read_label_file(path, ClassVocabulary(), -1)
+    assert err.value.reason == BAD_LABEL_FILE
+    with pytest.raises(RowError, match="cannot read label file") as err:
+        read_label_file(tmp_path / "absent.txt", ClassVocabulary(), -1)
+    assert err.value.reason == BAD_LABEL_FILE
+    path.write_text("2 0.5 0.6 0.2 0.1\n")
+    assert [b.class_name for b in read_label_file(path, ClassVocabulary(), 0).boxes] == ["car"]
+
+
+def test_calibrated_gps_problems_fall_back_to_the_raw_fix(tmp_path, caplog):
+    scene = write_official_scene(tmp_path)
+    scene.gps_cal_files[1].unlink()  # named but absent
+    scene.gps_cal_files[3].write_text("nan\nnan\n")  # unusable
+    scene.rewrite_cell(4, "unit2_loc_cal", "")  # not named
+    scene.gps_cal_files[5].unlink()
+    scene.gps_files[5].unlink()  # no fix at all: a skip, not a fallback
+    raw = read_dataset(tmp_path)
+    assert len(raw) == 5 and dict(raw.skipped) == {"missing_gps_file": 1}
+    assert raw.meta["reader"]["gps_fallbacks"] == 0
+    with caplog.at_level(logging.WARNING):
+        cal = read_dataset(tmp_path, ReaderOptions(gps_column=GPS_CALIBRATED))
+    assert dict(cal.skipped) == {"missing_gps_file": 1}
+    assert [(s.tx_lat, s.tx_lon) for s in cal.samples] == [
+        scene.tx_cal[0],
+        scene.tx[1],
+        scene.tx_cal[2],
+        scene.tx[3],
+        scene.tx[4],
+    ]
+    assert cal.meta["reader"]["gps_fallbacks"] == 3
+    assert cal.meta["reader"]["gps_fallback_reasons"] == {
+        "missing_gps_file": 1,
+        "bad_gps": 1,
+        "no_calibrated_fix": 1,
+    }
+    assert "gps fallback (missing_gps_file) in 1 rows" in caplog.text
 
 
 def test_unknown_csv_and_missing_path_give_clear_errors(tmp_path):
@@ -180,6 +255,79 @@ def test_unknown_csv_and_missing_path_give_clear_errors(tmp_path):
     (tmp_path / "scenario1.csv").write_text("index,unit1_pwr_60ghz\n")
     with pytest.raises(ValueError, match="unknown header"):
         read_dataset(tmp_path / "scenario1.csv")
+
+
+# ---------------------------------------------------------------- reader (b) challenge, written here
+
+
+def test_challenge_reader_returns_exactly_what_was_written(tmp_path):
+    scene = write_challenge_scene(tmp_path)
+    assert detect_layout(tmp_path) == "challenge"
+    ds = read_dataset(tmp_path)
+    assert (ds.name, ds.source, len(ds), dict(ds.skipped)) == ("scenario43", "challenge", 9, {})
+    assert [s.index for s in ds.samples] == list(range(1, 10))  # ordered by index, not by part
+    for s in ds.samples:
+        n = s.extras["file_number"]
+        assert s.index == scene.index_of(n) and s.key == f"scenario43:{s.index}"
+        assert s.extras["challenge_part"] == scene.part_of[n]
+        assert (s.rx_lat, s.rx_lon) == RX and (s.tx_lat, s.tx_lon) == scene.tx[n]
+        np.testing.assert_array_equal(s.beam_powers, scene.powers[n])
+        assert s.rssi_db == float(mean_power_db(scene.powers[n]))
+        assert s.extras["beam_index"] == int(np.argmax(scene.powers[n])) + 1
+        assert s.seq_index == -1 and math.isnan(s.stamp) and s.image_path is None and s.boxes is None
+    # One part alone keeps the keys of the whole folder.
+    val = read_dataset(scene.csvs["val"])
+    by_key = {s.key: s for s in ds.samples}
+    assert len(val) == 2 and all(by_key[s.key].rssi_db == s.rssi_db for s in val.samples)
+    assert {s.extras["challenge_part"] for s in val.samples} == {"val"}
+
+
+def test_challenge_without_a_usable_basestation_fix_is_an_error(tmp_path):
+    scene = write_challenge_scene(tmp_path)
+    scene.rx_file.write_text("nan\nnan\n")
+    with pytest.raises(ValueError, match="basestation fix is unusable"):
+        read_dataset(tmp_path)
+    scene.rx_file.unlink()
+    with pytest.raises(ValueError, match=r"needs the basestation fix .*gps_location\.txt"):
+        read_dataset(tmp_path)
+    with pytest.raises(ValueError, match="basestation fix"):
+        read_dataset(scene.csvs["train"])
+
+
+def test_challenge_bad_rows_are_counted_by_reason(tmp_path, caplog):
+    scene = write_challenge_scene(tmp_path)
+    train = [int(r["unit1_pwr_1"].rsplit("_", 1)[1].split(".")[0]) for r in scene.rows("train")]
+    scene.power_files[train[0]].unlink()
+    scene.power_files[train[1]].write_text("0.1\n" * (N_BEAMS - 1))
+    scene.gps_files[train[2]].write_text("0\n0\n")  # (0, 0): no fix
+    scene.rewrite_cell("train", 3, "unit1_pwr_1", "")
+    scene.rewrite_cell("val", 0, "beam_index_1", "two")
+    test_rows = scene.rows("test")
+    scene.rewrite_cell("test", 1, "unit1_pwr_1", test_rows[0]["unit1_pwr_1"])  # the same sample twice
+    with caplog.at_level(logging.WARNING):
+        ds = read_dataset(tmp_path)
+    assert dict(ds.skipped) == {
+        "missing_power_file": 1,
+        "wrong_beam_count": 1,
+        "bad_gps": 1,
+        "missing_field": 1,
+        "bad_index": 1,
+        "duplicate_sample": 1,
+    }
+    assert len(ds) == 3 and "skipped 6 rows" in caplog.text
+
+
+def test_challenge_has_no_calibrated_fix_so_every_sample_falls_back(tmp_path, caplog):
+    scene = write_challenge_scene(tmp_path, sizes=(2, 1, 1))
+    raw = read_dataset(tmp_path)
+    assert raw.meta["reader"]["gps_fallbacks"] == 0 and raw.meta["reader"]["gps_fallback_reasons"] == {}
+    with caplog.at_level(logging.WARNING):
+        cal = read_dataset(tmp_path, ReaderOptions(gps_column=GPS_CALIBRATED))
+    assert [(s.tx_lat, s.tx_lon) for s in cal.samples] == [(s.tx_lat, s.tx_lon) for s in raw.samples]
+    assert [(s.tx_lat, s.tx_lon) for s in cal.samples] == [scene.tx[n] for n in sorted(scene.file_numbers)]
+    assert cal.meta["reader"]["gps_fallbacks"] == 4
+    assert cal.meta["reader"]["gps_fallback_reasons"] == {"no_calibrated_fix": 4}
+    assert "no unit2_loc_cal" in caplog.text
 
 
 # ---------------------------------------------------------------- reader (c) npz, written here
@@ -228,6 +376,39 @@ def test_npz_reader_refuses_inconsistent_files(tmp_path):
         read_dataset(tmp_path / "scenario2.npz")
 
 
+def test_corrupt_npz_is_a_value_error_naming_the_file(tmp_path):
+    bad = tmp_path / "scenario3.npz"
+    bad.write_bytes(b"this is not a zip archive")
+    with pytest.raises(ValueError, match=r"scenario3\.npz is not a readable \.npz file"):
+        read_dataset(bad)
+    bad.write_bytes(b"PK\x03\x04 a zip header and nothing else")
+    with pytest.raises(ValueError, match=r"scenario3\.npz is not a readable \.npz file: BadZipFile"):
+        read_dataset(bad)
+    _write_npz(tmp_path / "scenario4.npz")
+    truncated = tmp_path / "scenario4.npz"
+    truncated.write_bytes(truncated.read_bytes()[:-200])
+    with pytest.raises(ValueError, match=r"scenario4\.npz is not a readable \.npz file"):
+        read_dataset(truncated)
+    single = tmp_path / "scenario5.npz"
+    with single.open("wb") as f:
+        np.save(f, np.ones((5, N_BEAMS)))
+    with pytest.raises(ValueError, match="single array"):
+        read_dataset(single)
+    pickled = tmp_path / "scenario6.npz"
+    _write_npz(pickled, index=np.array([{"a": 1}] * 5, dtype=object))
+    with pytest.raises(ValueError, match=r"scenario6\.npz is not a readable \.npz file"):
+        read_dataset(pickled)
+
+
+def test_data_stats_reports_a_corrupt_npz_without_a_traceback(tmp_path, caplog):
+    bad = tmp_path / "scenario3.npz"
+    bad.write_bytes(b"PK\x03\x04 truncated")
+    with caplog.at_level(logging.ERROR):
+        assert main(["data", "stats", str(bad), "--json", str(tmp_path / "s.json")]) == 2
+    assert "cannot read the data" in caplog.text and "scenario3.npz" in caplog.text
+    assert not (tmp_path / "s.json").exists()
+
+
 def test_folder_of_npz_expands_and_names_must_be_unique(tmp_path):
     for n in (10, 2):
         _write_npz(tmp_path / f"scenario{n}.npz")
@@ -253,7 +434,7 @@ def test_real_npz_counts_match_the_readme(shared_data):
 
 
 @pytest.mark.shared_data
-def test_real_first_row_rssi_is_mean_power_db(shared_data):
+def test_real_first_row_rssi_is_mean_power_db(shared_data, shared_challenge):
     raw = np.load(shared_data / "scenario9.npz")
     ds = read_dataset(shared_data / "scenario9.npz")
     powers = raw["unit1_pwr_60ghz"][0]
@@ -262,7 +443,7 @@ def test_real_first_row_rssi_is_mean_power_db(shared_data):
     assert ds.samples[0].rssi_db == pytest.approx(expected, abs=1e-12)
     assert ds.samples[0].rssi_db == pytest.approx(float(mean_power_db(powers)), abs=1e-12)
     # ... and from a real 64-line power file of the challenge layout.
-    folder = shared_data / "official" / "scenario5_position_challenge_dev"
+    folder = shared_challenge
     with (folder / "scenario5_dev_train.csv").open() as f:
         first = next(csv.DictReader(f))
     values = np.loadtxt(folder / first["unit1_pwr_1"])
@@ -272,8 +453,8 @@ def test_real_first_row_rssi_is_mean_power_db(shared_data):
 
 
 @pytest.mark.shared_data
-def test_real_official_csv_header_parses_and_missing_files_are_skips(shared_data):
-    path = shared_data / "official" / "scenario9.csv"
+def test_real_official_csv_header_parses_and_missing_files_are_skips(shared_official_csv):
+    path = shared_official_csv
     assert detect_layout(path) == "official"
     with path.open() as f:
         n_rows = sum(1 for _ in f) - 1
@@ -283,8 +464,8 @@ def test_real_official_csv_header_parses_and_missing_files_are_skips(shared_data
 
 
 @pytest.mark.shared_data
-def test_real_challenge_equals_npz_sample_by_sample(shared_data):
-    folder = shared_data / "official" / "scenario5_position_challenge_dev"
+def test_real_challenge_equals_npz_sample_by_sample(shared_data, shared_challenge):
+    folder = shared_challenge
     challenge = read_dataset(folder)
     npz = read_dataset(shared_data / "scenario5.npz")
     assert (challenge.source, challenge.name, len(challenge), len(npz)) == (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -63,6 +64,35 @@ def test_unknown_key_in_a_file_is_an_error(tmp_path):
     path.write_text("radio:\n  path_loss_exponant: 2.0\n")
     with pytest.raises(ValueError, match=r"radio: unknown setting\(s\) \['path_loss_exponant'\]"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (b"radio: {path_loss_exponent: 2.0\n", "not valid YAML"),  # unclosed flow mapping
+        (b"radio:\n  - a\n b: c\n", "not valid YAML"),
+        (b"- just\n- a list\n", "expected a mapping of settings"),
+        (b"synth: 3\n", "`synth` must be a mapping"),
+        (b"radio: {path_loss_exponent: -1}\n", "path_loss_exponent must be positive"),
+        (b"radio: {path_loss_exponent: 2.0}  # \xff\xfe\n", "not UTF-8"),
+    ],
+)
+def test_malformed_config_file_is_a_value_error_naming_the_file(tmp_path, text, message):
+    path = tmp_path / "broken.yaml"
+    path.write_bytes(text)
+    with pytest.raises(ValueError, match=re.escape(message)) as err:
+        load_config(path)
+    assert str(path) in str(err.value)
+
+
+def test_synth_command_reports_a_malformed_config_without_a_traceback(tmp_path, caplog):
+    path = tmp_path / "broken.yaml"
+    path.write_text("radio: [unclosed\n")
+    out = tmp_path / "scene"
+    with caplog.at_level(logging.ERROR):
+        assert main(["synth", "--out", str(out), "--frames", "2", "--config", str(path), *TINY]) == 2
+    assert "broken.yaml: not valid YAML" in caplog.text
+    assert not out.exists() or not any(out.iterdir())
 
 
 def test_synth_command_writes_a_scene_and_refuses_to_clobber(tmp_path, capsys):

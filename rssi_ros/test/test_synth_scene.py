@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
+from rssi_ros.data import readers
 from rssi_ros.data.camera import CameraModel
 from rssi_ros.data.synth import SynthConfig, generate_scene, load_config
 from rssi_ros.physics.db import mean_power_db
@@ -310,7 +311,6 @@ def test_scenario_yaml_describes_the_scene(scenes):
 
 
 def test_scene_reads_back_through_the_official_reader(scenes):
-    readers = pytest.importorskip("rssi_ros.data.readers")
     csv_path = scenes["default"]
     dataset = readers.read_dataset(csv_path)
     rows = _rows(csv_path)

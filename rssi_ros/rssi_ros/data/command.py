@@ -1,6 +1,7 @@
 """`python -m rssi_ros data stats|baselines PATH...`: look at a dataset before training on it.
 
-stats: samples, drives, modalities, skipped rows by reason and the RSSI spread per scenario.
+stats: samples, drives, modalities, skipped rows by reason, samples whose distance the label
+clamps to the minimum, and the RSSI spread per scenario.
 baselines: RMSE / MAE / share within 1 dB of the trivial predictors on both split protocols,
 pooled over scenarios and per scenario, for one or more seeds. Both print tables and write JSON
 (default under `runs/data/`); baselines also saves every split it used next to the JSON.
@@ -17,14 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
+from rssi_ros.data.preprocess import count_clamped
 from rssi_ros.data.readers import GPS_CALIBRATED, GPS_RAW, Dataset, ReaderOptions, read_datasets
 from rssi_ros.data.readers.dataset import DEFAULT_BBOX_DIR
 from rssi_ros.data.splits import DRIVE, FRAME, make_split
+from rssi_ros.physics.labels import LabelDefinition
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DIR = Path("runs") / "data"
 BOTH = "both"
+# Columns of `data stats` that add up over datasets (the pooled row sums them).
+SUMMED_COLUMNS = ("samples", "drives", "images", "boxes", "skipped", "clamped")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--bbox-dir", default=DEFAULT_BBOX_DIR, help="YOLO label folder (scenario-relative)")
         p.add_argument("--limit", type=int, default=None, help="read at most N samples per dataset")
         p.add_argument("--json", type=Path, default=None, help="write results here (default runs/data/)")
+    stats.add_argument(
+        "--min-distance-m",
+        type=float,
+        default=LabelDefinition().min_distance_m,
+        help="label distance clamp, as in the training config's label.min_distance_m (default %(default)s)",
+    )
     baselines.add_argument("--seed", type=int, nargs="+", default=[0], help="split seed(s), e.g. 0 1 2 3 4")
     baselines.add_argument("--protocol", choices=(FRAME, DRIVE, BOTH), default=BOTH)
     baselines.add_argument("--part", choices=("test", "val"), default="test", help="evaluated split part")
@@ -55,7 +66,12 @@ def run(args: argparse.Namespace) -> int:
         log.error("cannot read the data: %s", exc)
         return 2
     if args.data_command == "stats":
-        return _stats(datasets, args)
+        try:
+            label = LabelDefinition(min_distance_m=args.min_distance_m)
+        except ValueError as exc:
+            log.error("--min-distance-m: %s", exc)
+            return 2
+        return _stats(datasets, args, label)
     return _baselines(datasets, args)
 
 
@@ -75,8 +91,12 @@ def _write(name: str, results: dict, path: Path | None) -> Path:
     return out
 
 
-def dataset_stats(d: Dataset) -> dict:
-    """One row of `data stats`: counts, modalities and the RSSI spread of a dataset."""
+def dataset_stats(d: Dataset, label: LabelDefinition | None = None) -> dict:
+    """One row of `data stats`: counts, modalities, clamped distances and the RSSI spread of a dataset.
+
+    `clamped` counts samples closer than `label.min_distance_m`, whose path-loss label is that of
+    the minimum distance (see `data.preprocess.clamped_distances`).
+    """
     rssi = np.array([s.rssi_db for s in d.samples if s.rssi_db is not None], dtype=np.float64)
     drives = {s.seq_index for s in d.samples if s.seq_index >= 0}
     row = {
@@ -87,6 +107,7 @@ def dataset_stats(d: Dataset) -> dict:
         "images": sum(s.has_image for s in d.samples),
         "boxes": sum(s.has_boxes for s in d.samples),
         "skipped": d.n_skipped,
+        "clamped": count_clamped(d.samples, label or LabelDefinition()),
     }
     if rssi.size:
         row.update(
@@ -98,13 +119,13 @@ def dataset_stats(d: Dataset) -> dict:
     return row
 
 
-def _stats(datasets: list[Dataset], args: argparse.Namespace) -> int:
-    rows = [dataset_stats(d) for d in datasets]
+def _stats(datasets: list[Dataset], args: argparse.Namespace, label: LabelDefinition) -> int:
+    rows = [dataset_stats(d, label) for d in datasets]
     pooled = np.array([s.rssi_db for d in datasets for s in d.samples if s.rssi_db is not None])
     total = {
         "scenario": "all",
         "source": "",
-        **{k: sum(r[k] for r in rows) for k in ("samples", "drives", "images", "boxes", "skipped")},
+        **{k: sum(r[k] for r in rows) for k in SUMMED_COLUMNS},
     }
     if pooled.size:
         total.update(
@@ -132,6 +153,7 @@ def _stats(datasets: list[Dataset], args: argparse.Namespace) -> int:
         "stats",
         {
             "paths": [str(p) for p in args.paths],
+            "label": label.to_dict(),
             "scenarios": rows,
             "pooled": total,
             "skipped": {d.name: dict(d.skipped) for d in datasets},

@@ -6,6 +6,7 @@ online (no train/serve skew), and a test can compare the node's output with offl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,8 +16,8 @@ from rssi_ros.data.classes import ClassVocabulary
 from rssi_ros.data.images import load_rgb, resize_square
 from rssi_ros.data.normalisation import MinMaxNormaliser
 from rssi_ros.data.sample import Box, Sample
-from rssi_ros.physics.geodesy import relative_position
-from rssi_ros.physics.labels import LabelDefinition, decompose
+from rssi_ros.physics.geodesy import geodesic_distance_m, relative_position
+from rssi_ros.physics.labels import LabelDefinition, decompose, path_loss_db
 
 # Order of the modality flags in `ModelInput.modalities` (bit i of RssiEstimate.modalities is 1 << i).
 MODALITY_POSITION, MODALITY_IMAGE, MODALITY_BOXES = 0, 1, 2
@@ -73,6 +74,9 @@ class ModelInput:
     image: size x size x 3 uint8 RGB (zeros when missing); position: normalised [east, north];
     boxes: (max_objects, box_features), slot 0 reserved for the transmitter (zeros when not in view);
     box_mask: which slots hold an object; modalities: [position, image, boxes] availability.
+    n_dropped_boxes: boxes not fed to the model because they were invalid or beyond the
+    `max_objects` slots; n_removed_distractors: boxes left out on purpose by the Table IV protocol
+    (`interference_removed`), counted apart so the first stays a data-quality signal.
     """
 
     image: NDArray[np.uint8]
@@ -87,6 +91,7 @@ class ModelInput:
     num_boxes: int
     n_unknown_classes: int = 0
     n_dropped_boxes: int = 0
+    n_removed_distractors: int = 0
 
     @property
     def modality_bits(self) -> int:
@@ -119,30 +124,59 @@ def order_boxes(boxes: list[Box]) -> tuple[Box | None, list[Box]]:
     return transmitter, rest
 
 
+@dataclass(frozen=True)
+class BoxEncoding:
+    """Boxes encoded for the model, and what happened to the boxes that were not encoded.
+
+    n_dropped: invalid boxes (non-finite, empty, centre outside the image) plus valid ones beyond
+    the `max_objects` slots. n_removed_distractors: valid non-transmitter boxes that the
+    interference-removed protocol leaves out by design (0 otherwise).
+    """
+
+    tensor: NDArray[np.float32]
+    mask: NDArray[np.bool_]
+    tx_in_view: bool
+    n_used: int
+    n_unknown_classes: int
+    n_dropped: int
+    n_removed_distractors: int = 0
+
+
 def box_tensor(
     boxes: list[Box] | None, config: PreprocessConfig
 ) -> tuple[NDArray[np.float32], NDArray[np.bool_], bool, int, int, int]:
     """Encode boxes to (max_objects, features) plus mask.
 
-    Returns (tensor, mask, tx_in_view, n_used, n_unknown_classes, n_dropped). Invalid boxes
-    (non-finite, empty, centre outside the image) are dropped and counted, never fed to the model.
+    Returns (tensor, mask, tx_in_view, n_used, n_unknown_classes, n_dropped); see `encode_boxes`,
+    which also says how many distractors the interference-removed protocol left out.
+    """
+    e = encode_boxes(boxes, config)
+    return e.tensor, e.mask, e.tx_in_view, e.n_used, e.n_unknown_classes, e.n_dropped
+
+
+def encode_boxes(boxes: list[Box] | None, config: PreprocessConfig) -> BoxEncoding:
+    """Encode boxes to (max_objects, features) plus mask, counting every box that is not encoded.
+
+    Invalid boxes (non-finite, empty, centre outside the image) are dropped and counted, never fed
+    to the model.
     """
     k = config.max_objects
     n_cls = len(config.classes)
     tensor = np.zeros((k, config.box_features), dtype=np.float32)
     mask = np.zeros(k, dtype=bool)
     if not boxes:
-        return tensor, mask, False, 0, 0, 0
+        return BoxEncoding(tensor, mask, False, 0, 0, 0)
     valid = [b for b in boxes if b.is_valid()]
     dropped = len(boxes) - len(valid)
     transmitter, rest = order_boxes(valid)
+    removed = 0
     if config.interference_removed:
-        rest = []
+        removed, rest = len(rest), []
     slots: list[tuple[int, Box]] = []
     if transmitter is not None:
         slots.append((0, transmitter))
     slots.extend((i + 1, b) for i, b in enumerate(rest[: k - 1]))
-    dropped += max(0, len(rest) - (k - 1)) if not config.interference_removed else 0
+    dropped += max(0, len(rest) - (k - 1))
     unknown = 0
     for slot, b in slots:
         name, known = config.classes.canonical(b.class_name)
@@ -151,7 +185,7 @@ def box_tensor(
         tensor[slot, n_cls : n_cls + 4] = (b.cx, b.cy, min(b.w, 1.0), min(b.h, 1.0))
         tensor[slot, n_cls + 4] = 1.0 if slot == 0 else 0.0
         mask[slot] = True
-    return tensor, mask, transmitter is not None, len(slots), unknown, dropped
+    return BoxEncoding(tensor, mask, transmitter is not None, len(slots), unknown, dropped, removed)
 
 
 def prepare_image(sample: Sample, size: int) -> NDArray[np.uint8] | None:
@@ -182,21 +216,22 @@ def preprocess(
         raise ValueError(
             f"cached image has shape {img.shape}, expected {config.image_size}x{config.image_size}x3"
         )
-    boxes, mask, tx_in_view, n_used, unknown, dropped = box_tensor(sample.boxes, config)
+    enc = encode_boxes(sample.boxes, config)
     modalities = np.array([True, img is not None, sample.boxes is not None], dtype=bool)
     return ModelInput(
         image=img if img is not None else np.zeros((config.image_size, config.image_size, 3), np.uint8),
         position=position,
-        boxes=boxes,
-        box_mask=mask,
+        boxes=enc.tensor,
+        box_mask=enc.mask,
         modalities=modalities,
         distance_m=distance,
         east_m=east,
         north_m=north,
-        tx_in_view=tx_in_view,
-        num_boxes=n_used,
-        n_unknown_classes=unknown,
-        n_dropped_boxes=dropped,
+        tx_in_view=enc.tx_in_view,
+        num_boxes=enc.n_used,
+        n_unknown_classes=enc.n_unknown_classes,
+        n_dropped_boxes=enc.n_dropped,
+        n_removed_distractors=enc.n_removed_distractors,
     )
 
 
@@ -211,3 +246,28 @@ def targets(sample: Sample, distance_m: float, label: LabelDefinition) -> Target
         shadow_fading_db=float(lab.shadow_fading_db),
         clamped=bool(lab.clamped),
     )
+
+
+def clamped_distances(samples: Sequence[Sample], label: LabelDefinition) -> NDArray[np.bool_]:
+    """Which samples' path-loss labels use `label.min_distance_m` instead of their distance.
+
+    The same distance and the same test as `preprocess` + `targets` (`Targets.clamped`), vectorised
+    so `data stats` and the trainer can count them without preprocessing: a clamped sample's path
+    loss is a constant, so many of them (a transmitter parked at the mast, GPS glitches) would
+    quietly teach the shadow-fading head what the distance should have explained.
+    """
+    if not samples:
+        return np.zeros(0, dtype=bool)
+    distance = geodesic_distance_m(
+        [s.rx_lat for s in samples],
+        [s.rx_lon for s in samples],
+        [s.tx_lat for s in samples],
+        [s.tx_lon for s in samples],
+    )
+    _, clamped = path_loss_db(distance, label)
+    return clamped
+
+
+def count_clamped(samples: Sequence[Sample], label: LabelDefinition) -> int:
+    """How many samples have a clamped distance (see `clamped_distances`)."""
+    return int(np.count_nonzero(clamped_distances(samples, label)))

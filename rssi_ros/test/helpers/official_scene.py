@@ -1,9 +1,14 @@
-"""Writes tiny scenes in the official DeepSense layout, so reader tests know every value they read back.
+"""Writes tiny scenes in the DeepSense layouts, so reader tests know every value they read back.
 
-The scene has small JPEGs, 64-line power files, GPS files (raw and calibrated), YOLO labels in
-`unit1/camera_data_bbox/` and the `unit1_tx_bbox_line` column, with file numbers that do not follow
-the sample index (as in the real CSVs). Rows are chosen to cover the label cases: transmitter on
-the first line, on a later line, not in view, an empty label file, and a missing label file.
+`write_official_scene`: the official layout, with small JPEGs, 64-line power files, GPS files (raw
+and calibrated), YOLO labels in `unit1/camera_data_bbox/` and the `unit1_tx_bbox_line` column, with
+file numbers that do not follow the sample index (as in the real CSVs). Rows are chosen to cover the
+label cases: transmitter on the first line, on a later line, not in view, an empty label file, and a
+missing label file.
+
+`write_challenge_scene`: the position-aided beam prediction challenge layout
+(`<name>_dev_{train,val,test}.csv` with `index, unit2_loc_1, unit1_pwr_1, beam_index_1`), with file
+numbers that have gaps and are shuffled across the parts, as in the real release of scenario 5.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ class WrittenScene:
     images: list[Path] = field(default_factory=list)
     power_files: list[Path] = field(default_factory=list)
     gps_files: list[Path] = field(default_factory=list)
+    gps_cal_files: list[Path] = field(default_factory=list)
     label_files: list[Path | None] = field(default_factory=list)
 
     def row_cells(self) -> list[list[str]]:
@@ -147,6 +153,7 @@ def write_official_scene(
         scene.images.append(image)
         scene.power_files.append(root / f"unit1/mmWave_data/mmWave_power_{n}.txt")
         scene.gps_files.append(root / f"unit2/GPS_data/gps_location_{n}.txt")
+        scene.gps_cal_files.append(root / f"unit2/GPS_data_calibrated/gps_location_{n}.txt")
         scene.label_files.append(label)
     with scene.csv.open("w", newline="") as f:
         writer = csv.writer(f)
@@ -154,6 +161,96 @@ def write_official_scene(
         writer.writerows(rows)
     if scene_yaml is not None:
         (root / "scenario.yaml").write_text(scene_yaml)
+    return scene
+
+
+CHALLENGE_HEADER = ["index", "unit2_loc_1", "unit1_pwr_1", "beam_index_1"]
+CHALLENGE_PARTS = ("train", "val", "test")
+CHALLENGE_RX_FILE = Path("unit1") / "GPS_data" / "gps_location.txt"
+# Gap between consecutive file numbers of the challenge scene (the real release skips numbers).
+CHALLENGE_FILE_STEP = 2
+
+
+@dataclass
+class WrittenChallenge:
+    """What `write_challenge_scene` wrote; sample k (0-based) is the k-th smallest file number."""
+
+    root: Path
+    name: str
+    csvs: dict[str, Path] = field(default_factory=dict)
+    file_numbers: list[int] = field(default_factory=list)
+    part_of: dict[int, str] = field(default_factory=dict)  # file number -> part
+    powers: dict[int, np.ndarray] = field(default_factory=dict)
+    tx: dict[int, tuple[float, float]] = field(default_factory=dict)
+    power_files: dict[int, Path] = field(default_factory=dict)
+    gps_files: dict[int, Path] = field(default_factory=dict)
+
+    @property
+    def rx_file(self) -> Path:
+        return self.root / CHALLENGE_RX_FILE
+
+    def index_of(self, number: int) -> int:
+        """The 1-based sample index the reader gives a file number (its rank among all of them)."""
+        return sorted(self.file_numbers).index(number) + 1
+
+    def rewrite_cell(self, part: str, row: int, column: str, value: str) -> None:
+        """Change one cell of a part's CSV (row is 0-based over data rows)."""
+        path = self.csvs[part]
+        with path.open(newline="") as f:
+            rows = list(csv.reader(f))
+        rows[row + 1][rows[0].index(column)] = value
+        with path.open("w", newline="") as f:
+            csv.writer(f).writerows(rows)
+
+    def rows(self, part: str) -> list[dict[str, str]]:
+        with self.csvs[part].open(newline="") as f:
+            return list(csv.DictReader(f))
+
+
+def write_challenge_scene(
+    root: Path,
+    name: str = "scenario43",
+    sizes: tuple[int, int, int] = (5, 2, 2),
+    seed: int = 0,
+) -> WrittenChallenge:
+    """Write a challenge-layout scene with `sizes` rows in the train, val and test CSVs."""
+    rng = np.random.default_rng(seed)
+    for sub in ("unit1/mmWave_data", "unit1/GPS_data", "unit2/GPS_data"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    (root / CHALLENGE_RX_FILE).write_text(f"{RX[0]!r}\n{RX[1]!r}\n")
+    scene = WrittenChallenge(root=root, name=name)
+    total = sum(sizes)
+    numbers = [CHALLENGE_FILE_STEP * k + 1 for k in range(total)]
+    shuffled = [numbers[i] for i in rng.permutation(total)]
+    start = 0
+    for part, size in zip(CHALLENGE_PARTS, sizes, strict=True):
+        rows = []
+        for row, n in enumerate(shuffled[start : start + size], start=1):
+            powers = rng.uniform(0.01, 0.5, N_BEAMS)
+            power_file = root / f"unit1/mmWave_data/mmWave_power_{n}.txt"
+            power_file.write_text("".join(f"{float(p)!r}\n" for p in powers))
+            tx = (RX[0] + 2e-4 + 1e-5 * n, RX[1] + 3e-4 - 2e-5 * n)
+            gps_file = root / f"unit2/GPS_data/gps_location_{n}.txt"
+            gps_file.write_text(f"{tx[0]!r}\n{tx[1]!r}\n")
+            rows.append(
+                [
+                    str(row),
+                    f"./unit2/GPS_data/{gps_file.name}",
+                    f"./unit1/mmWave_data/{power_file.name}",
+                    str(int(np.argmax(powers)) + 1),
+                ]
+            )
+            scene.file_numbers.append(n)
+            scene.part_of[n] = part
+            scene.powers[n], scene.tx[n] = powers, tx
+            scene.power_files[n], scene.gps_files[n] = power_file, gps_file
+        path = root / f"{name}_dev_{part}.csv"
+        with path.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(CHALLENGE_HEADER)
+            writer.writerows(rows)
+        scene.csvs[part] = path
+        start += size
     return scene
 
 

@@ -14,6 +14,7 @@ with the npz reader (`scenario5:1` is the same measurement in both). The file nu
 from __future__ import annotations
 
 import csv
+import logging
 import re
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from rssi_ros.data.readers.dataset import GPS_CALIBRATED, SOURCE_CHALLENGE, Data
 from rssi_ros.data.readers.files import (
     DUPLICATE_SAMPLE,
     MISSING_FIELD,
+    NO_CALIBRATED_FIX,
     RowError,
     parse_int,
     read_latlon,
@@ -30,6 +32,8 @@ from rssi_ros.data.readers.files import (
 from rssi_ros.data.readers.official import csv_header, scenario_name
 from rssi_ros.data.sample import Sample
 from rssi_ros.physics.db import mean_power_db
+
+log = logging.getLogger(__name__)
 
 TX_COLUMN = "unit2_loc_1"
 POWER_COLUMN = "unit1_pwr_1"
@@ -71,8 +75,11 @@ def _index_of_file_numbers(csvs: list[Path]) -> dict[int, int]:
     numbers: set[int] = set()
     for csv_path in csvs:
         with csv_path.open(newline="") as f:
-            for row in csv.DictReader(f):
-                n = _file_number(row.get(POWER_COLUMN) or "")
+            rows = csv.reader(f)
+            # Stripped like the header `read_challenge` uses, so both see the same power column.
+            header = [c.strip() for c in next(rows, [])]
+            for cells in rows:
+                n = _file_number(dict(zip(header, cells, strict=False)).get(POWER_COLUMN) or "")
                 if n is not None:
                     numbers.add(n)
     return {n: i for i, n in enumerate(sorted(numbers), start=1)}
@@ -90,7 +97,10 @@ def read_challenge(path: Path, options: ReaderOptions) -> Dataset:
     rx_path = root / RX_GPS_FILE
     if not rx_path.is_file():
         raise ValueError(f"the challenge layout needs the basestation fix {rx_path}; it is missing")
-    rx_lat, rx_lon = read_latlon(root, str(RX_GPS_FILE))
+    try:
+        rx_lat, rx_lon = read_latlon(root, str(RX_GPS_FILE))
+    except RowError as exc:  # one basestation fix for every row: a file-level error, not a skip
+        raise ValueError(f"the challenge layout's basestation fix is unusable: {exc}") from exc
     skips = SkipLog(f"{name} ({path})")
     samples: list[Sample] = []
     seen: set[int] = set()
@@ -144,11 +154,19 @@ def read_challenge(path: Path, options: ReaderOptions) -> Dataset:
     skips.summarise(len(samples))
     # The challenge release has only the raw fix; a request for the calibrated one falls back.
     fallbacks = len(samples) if options.gps_column == GPS_CALIBRATED else 0
+    if fallbacks:
+        log.warning(
+            "%s: the challenge layout has no %s; all %d samples use the raw fix",
+            name,
+            GPS_CALIBRATED,
+            fallbacks,
+        )
     meta = {
         "reader": {
             "csvs": [str(p) for p in csvs],
             "gps_column": options.gps_column,
             "gps_fallbacks": fallbacks,
+            "gps_fallback_reasons": {NO_CALIBRATED_FIX: fallbacks} if fallbacks else {},
             "masked": {},
         }
     }

@@ -18,7 +18,8 @@ from numpy.typing import NDArray
 from rssi_ros.data.classes import ClassVocabulary
 from rssi_ros.data.sample import Box
 
-# Reasons a row is skipped (keys of `Dataset.skipped`).
+# Reasons of a `RowError`: a row is skipped under its reason (keys of `Dataset.skipped`), except
+# that a bad label file only masks the row's boxes (see the mask reasons below).
 MISSING_FIELD = "missing_field"
 MISSING_POWER_FILE = "missing_power_file"
 BAD_POWER_FILE = "bad_power_file"
@@ -30,6 +31,18 @@ BAD_INDEX = "bad_index"
 BAD_LABEL_LINE = "bad_label_line"
 BAD_TX_BOX_LINE = "bad_tx_box_line"
 DUPLICATE_SAMPLE = "duplicate_sample"
+
+# Why a modality of a KEPT row is masked (keys of `Dataset.meta["reader"]["masked"]`): the row's
+# label (power) and fixes are fine, so losing the row for its image or boxes would lose data.
+IMAGE_FILE_MISSING = "image_file_missing"
+LABEL_FILE_MISSING = "label_file_missing"
+# The label file is unreadable, not UTF-8 text, or has a line that is not a YOLO box.
+BAD_LABEL_FILE = "bad_label_file"
+# (BAD_TX_BOX_LINE, above, masks the boxes too: the transmitter's line cannot be trusted.)
+
+# Why the calibrated transmitter fix of a row was not used (keys of
+# `meta["reader"]["gps_fallback_reasons"]`); the raw fix is used instead.
+NO_CALIBRATED_FIX = "no_calibrated_fix"
 
 # Fields of a YOLO label line: class cx cy w h, optionally a confidence score (detector output).
 YOLO_FIELDS = 5
@@ -187,3 +200,17 @@ def parse_yolo_labels(text: str, vocabulary: ClassVocabulary, tx_line: int, wher
             Box(name, values[0], values[1], values[2], values[3], score, is_transmitter=i == tx_line)
         )
     return LabelFile(boxes, unknown)
+
+
+def read_label_file(path: Path, vocabulary: ClassVocabulary, tx_line: int) -> LabelFile:
+    """Read and parse one YOLO label file; every problem (unreadable, not UTF-8, bad line) is a `RowError`.
+
+    The caller decides what a bad file means (the official reader masks the row's boxes).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RowError(BAD_LABEL_FILE, f"label file {path} is not UTF-8 text: {exc}") from None
+    except OSError as exc:
+        raise RowError(BAD_LABEL_FILE, f"cannot read label file {path}: {exc}") from None
+    return parse_yolo_labels(text, vocabulary, tx_line, str(path))

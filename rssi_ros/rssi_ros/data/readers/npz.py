@@ -7,6 +7,8 @@ beam order, `unit1_loc` / `unit2_loc` / optional `unit2_loc_cal` (S, 2) latitude
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +29,34 @@ POWER_KEY = "unit1_pwr_60ghz"
 RX_KEY = "unit1_loc"
 TX_KEY = "unit2_loc"
 REQUIRED_KEYS = (POWER_KEY, RX_KEY, TX_KEY)
+OPTIONAL_KEYS = (GPS_CALIBRATED, "seq_index", "index")
+# What numpy raises for a file that is not a readable npz: not a zip (or truncated), a corrupt
+# member, an unreadable file, or an array stored as pickled objects (refused: allow_pickle=False).
+_UNREADABLE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError)
 
 
-def _latlon_array(data: np.lib.npyio.NpzFile, key: str, n: int, path: Path) -> np.ndarray:
+def _load_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays the reader uses, loaded eagerly; a corrupt file is a ValueError that names it.
+
+    Members are decompressed lazily by numpy, so a damaged member only fails when it is read:
+    reading them all here keeps every such failure inside this one clear error.
+    """
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array (.npy), not named arrays")
+        with loaded as data:
+            names = list(data.files)
+            arrays = {k: data[k] for k in (*REQUIRED_KEYS, *OPTIONAL_KEYS) if k in names}
+    except _UNREADABLE as exc:
+        raise ValueError(f"{path} is not a readable .npz file: {type(exc).__name__}: {exc}") from exc
+    missing = [k for k in REQUIRED_KEYS if k not in arrays]
+    if missing:
+        raise ValueError(f"{path} lacks the arrays {missing} (has {sorted(names)})")
+    return arrays
+
+
+def _latlon_array(data: dict[str, np.ndarray], key: str, n: int, path: Path) -> np.ndarray:
     arr = np.asarray(data[key], dtype=np.float64)
     if arr.shape != (n, 2):
         raise ValueError(f"{path}: {key} has shape {arr.shape}, expected ({n}, 2)")
@@ -38,20 +65,17 @@ def _latlon_array(data: np.lib.npyio.NpzFile, key: str, n: int, path: Path) -> n
 
 def read_npz(path: Path, options: ReaderOptions) -> Dataset:
     """Read one `scenarioN.npz`; a file whose arrays do not fit together raises a clear error."""
-    with np.load(path, allow_pickle=False) as data:
-        missing = [k for k in REQUIRED_KEYS if k not in data.files]
-        if missing:
-            raise ValueError(f"{path} lacks the arrays {missing} (has {sorted(data.files)})")
-        powers = np.asarray(data[POWER_KEY], dtype=np.float64)
-        if powers.ndim != 2 or powers.shape[1] != options.n_beams:
-            raise ValueError(f"{path}: {POWER_KEY} has shape {powers.shape}, expected (S, {options.n_beams})")
-        n = powers.shape[0]
-        rx = _latlon_array(data, RX_KEY, n, path)
-        tx = _latlon_array(data, TX_KEY, n, path)
-        has_cal = GPS_CALIBRATED in data.files
-        cal = _latlon_array(data, GPS_CALIBRATED, n, path) if has_cal else None
-        seq = np.asarray(data["seq_index"], dtype=np.int64) if "seq_index" in data.files else np.full(n, -1)
-        index = np.asarray(data["index"], dtype=np.int64) if "index" in data.files else np.arange(1, n + 1)
+    data = _load_arrays(path)
+    powers = np.asarray(data[POWER_KEY], dtype=np.float64)
+    if powers.ndim != 2 or powers.shape[1] != options.n_beams:
+        raise ValueError(f"{path}: {POWER_KEY} has shape {powers.shape}, expected (S, {options.n_beams})")
+    n = powers.shape[0]
+    rx = _latlon_array(data, RX_KEY, n, path)
+    tx = _latlon_array(data, TX_KEY, n, path)
+    has_cal = GPS_CALIBRATED in data
+    cal = _latlon_array(data, GPS_CALIBRATED, n, path) if has_cal else None
+    seq = np.asarray(data["seq_index"], dtype=np.int64) if "seq_index" in data else np.full(n, -1)
+    index = np.asarray(data["index"], dtype=np.int64) if "index" in data else np.arange(1, n + 1)
     if seq.shape != (n,) or index.shape != (n,):
         raise ValueError(f"{path}: seq_index/index must have shape ({n},)")
     fallbacks = 0

@@ -11,6 +11,7 @@ import csv
 import logging
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -24,12 +25,17 @@ from rssi_ros.data.readers.dataset import (
     SkipLog,
 )
 from rssi_ros.data.readers.files import (
+    BAD_LABEL_FILE,
+    BAD_TX_BOX_LINE,
+    IMAGE_FILE_MISSING,
+    LABEL_FILE_MISSING,
     MISSING_FIELD,
+    NO_CALIBRATED_FIX,
     TX_NOT_IN_VIEW,
     RowError,
     parse_int,
     parse_time_stamp,
-    parse_yolo_labels,
+    read_label_file,
     read_latlon,
     read_powers,
     resolve,
@@ -55,8 +61,12 @@ def is_official_csv(path: Path) -> bool:
 
 
 def csv_header(path: Path) -> list[str]:
-    with path.open(newline="") as f:
-        return [c.strip() for c in next(csv.reader(f), [])]
+    """The stripped header cells of a CSV; a file that is not UTF-8 text is a ValueError naming it."""
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            return [c.strip() for c in next(csv.reader(f), [])]
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path} is not a UTF-8 text CSV: {exc}") from exc
 
 
 def find_official_csv(folder: Path) -> Path | None:
@@ -91,6 +101,22 @@ def read_scene_yaml(folder: Path) -> dict:
     return data
 
 
+@dataclass
+class _Aggregated:
+    """Count of one kind of per-file problem plus the first example, logged once per dataset.
+
+    A scene can have thousands of bad label files; one line per file would bury everything else.
+    """
+
+    count: int = 0
+    example: str = ""
+
+    def add(self, message: str) -> None:
+        self.count += 1
+        if not self.example:
+            self.example = message
+
+
 class _RowReader:
     """Turns one CSV row into a `Sample` or raises `RowError`; keeps the per-file caches and counts."""
 
@@ -105,7 +131,10 @@ class _RowReader:
         self.rx_cache: dict[str, tuple[float, float]] = {}
         self.masked: Counter = Counter()
         self.gps_fallbacks = 0
+        self.gps_fallback_reasons: Counter = Counter()
         self.unknown_classes = 0
+        # mask or fallback reason -> count and first example, logged by `log_summary`
+        self.problems: dict[str, _Aggregated] = {}
 
     def rx(self, cell: str) -> tuple[float, float]:
         # Every row names the same basestation file; read it once.
@@ -113,13 +142,33 @@ class _RowReader:
             self.rx_cache[cell] = read_latlon(self.root, cell)
         return self.rx_cache[cell]
 
-    def tx(self, row: dict[str, str]) -> tuple[float, float]:
+    def tx(self, row: dict[str, str], row_number: int) -> tuple[float, float]:
+        """The transmitter fix; the calibrated one is optional, so any problem with it falls back."""
+        raw = (row.get(GPS_RAW) or "").strip()
         if self.use_cal:
             cell = (row.get(GPS_CALIBRATED) or "").strip()
             if cell:
-                return read_latlon(self.root, cell)
-            self.gps_fallbacks += 1
-        return read_latlon(self.root, row.get(GPS_RAW) or "")
+                try:
+                    return read_latlon(self.root, cell)
+                except RowError as exc:
+                    # Read the raw fix first: a row without any usable fix is skipped, not a fallback.
+                    fix = read_latlon(self.root, raw)
+                    self._fallback(exc.reason, f"row {row_number}: {exc}")
+                    return fix
+            fix = read_latlon(self.root, raw)
+            self._fallback(NO_CALIBRATED_FIX, f"row {row_number}: empty {GPS_CALIBRATED}")
+            return fix
+        return read_latlon(self.root, raw)
+
+    def _fallback(self, reason: str, message: str) -> None:
+        self.gps_fallbacks += 1
+        self.gps_fallback_reasons[reason] += 1
+        self.problems.setdefault(f"gps fallback ({reason})", _Aggregated()).add(message)
+
+    def _mask(self, reason: str, message: str | None = None) -> None:
+        self.masked[reason] += 1
+        if message is not None:
+            self.problems.setdefault(f"boxes masked ({reason})", _Aggregated()).add(message)
 
     def image_path(self, cell: str) -> Path | None:
         if not self.options.attach_images or not cell:
@@ -127,20 +176,38 @@ class _RowReader:
         path = resolve(self.root, cell)
         if path.is_file():
             return path
-        self.masked["image_file_missing"] += 1
+        self._mask(IMAGE_FILE_MISSING)
         return None
 
     def boxes(self, image_cell: str, tx_cell: str | None) -> list[Box] | None:
+        """The frame's boxes; None (a masked modality, counted) when its label file is missing or bad.
+
+        A bad file masks all of the frame's boxes rather than dropping the bad lines: a partial list
+        could silently lose the transmitter or a blocker. The rest of the row is still good data.
+        """
         if not self.has_bbox_dir or not image_cell:
             return None
         label = self.bbox_dir / (Path(image_cell.strip()).stem + ".txt")
         if not label.is_file():
-            self.masked["label_file_missing"] += 1
+            self._mask(LABEL_FILE_MISSING)
             return None
-        tx_line = parse_int(tx_cell, TX_NOT_IN_VIEW, reason="bad_tx_box_line")
-        parsed = parse_yolo_labels(label.read_text(), self.options.classes, tx_line, str(label))
+        try:
+            tx_line = parse_int(tx_cell, TX_NOT_IN_VIEW, reason=BAD_TX_BOX_LINE)
+        except RowError as exc:
+            self._mask(BAD_TX_BOX_LINE, f"{TX_BOX_COLUMN} for {label}: {exc}")
+            return None
+        try:
+            parsed = read_label_file(label, self.options.classes, tx_line)
+        except RowError as exc:  # the message names the file (and line)
+            self._mask(BAD_TX_BOX_LINE if exc.reason == BAD_TX_BOX_LINE else BAD_LABEL_FILE, str(exc))
+            return None
         self.unknown_classes += parsed.n_unknown_classes
         return parsed.boxes
+
+    def log_summary(self) -> None:
+        """One WARNING per kind of problem (count and first example), however many files had it."""
+        for what, agg in sorted(self.problems.items()):
+            log.warning("%s: %s in %d rows, e.g. %s", self.name, what, agg.count, agg.example)
 
     def sample(self, row: dict[str, str], row_number: int) -> Sample:
         power_cell = (row.get(POWER_COLUMN) or "").strip()
@@ -149,7 +216,7 @@ class _RowReader:
         index = parse_int(row.get("index"), row_number)
         powers = read_powers(resolve(self.root, power_cell), self.options.n_beams)
         rx_lat, rx_lon = self.rx(row.get(RX_COLUMN) or "")
-        tx_lat, tx_lon = self.tx(row)
+        tx_lat, tx_lon = self.tx(row, row_number)
         image_cell = (row.get(IMAGE_COLUMN) or "").strip()
         boxes = self.boxes(image_cell, row.get(TX_BOX_COLUMN))
         extras: dict = {"row": row_number}
@@ -211,6 +278,7 @@ def read_official(path: Path, options: ReaderOptions) -> Dataset:
             seen.add(sample.index)
             samples.append(sample)
     skips.summarise(len(samples))
+    reader.log_summary()
     if reader.use_cal and not reader.has_cal:
         log.warning("%s has no %s column; using %s", csv_path, GPS_CALIBRATED, GPS_RAW)
     meta = read_scene_yaml(root)
@@ -218,6 +286,7 @@ def read_official(path: Path, options: ReaderOptions) -> Dataset:
         "csv": str(csv_path),
         "gps_column": options.gps_column,
         "gps_fallbacks": reader.gps_fallbacks,
+        "gps_fallback_reasons": dict(reader.gps_fallback_reasons),
         "bbox_dir": str(reader.bbox_dir) if reader.has_bbox_dir else None,
         "masked": dict(reader.masked),
         "unknown_classes": reader.unknown_classes,

@@ -346,11 +346,22 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
     """Defaults, updated by a YAML file (any subset of the settings), then by overrides."""
     config = SynthConfig()
     if path is not None:
-        with open(path, encoding="utf-8") as f:
-            doc = yaml.safe_load(f) or {}
+        try:
+            with open(path, encoding="utf-8") as f:
+                doc = yaml.safe_load(f) or {}
+        except yaml.YAMLError as exc:  # the parser's message says the line and column
+            raise ValueError(f"{path}: not valid YAML: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{path}: not UTF-8 text: {exc}") from exc
         if not isinstance(doc, dict):
             raise ValueError(f"{path}: expected a mapping of settings")
-        config = SynthConfig.from_dict(deep_merge(config.to_dict(), doc.get("synth", doc)))
+        settings = doc.get("synth", doc)
+        if not isinstance(settings, dict):
+            raise ValueError(f"{path}: `synth` must be a mapping of settings, got {settings!r}")
+        try:
+            config = SynthConfig.from_dict(deep_merge(config.to_dict(), settings))
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from exc
     return config.with_overrides(overrides)
 
 
