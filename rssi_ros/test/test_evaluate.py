@@ -12,11 +12,14 @@ from helpers.model_samples import write_small_scene
 from rssi_ros.cli import main
 from rssi_ros.data.preprocess import PreprocessConfig, preprocess, targets
 from rssi_ros.data.readers import read_dataset
+from rssi_ros.evaluation.command import training_data_settings
 from rssi_ros.evaluation.metrics import regression_metrics
+from rssi_ros.evaluation.model_eval import EvalResult
+from rssi_ros.evaluation.plots import drive_plots
 from rssi_ros.inference.predictor import Predictor
 from rssi_ros.model.checkpoint import write_random_checkpoint
 from rssi_ros.model.config import ModelConfig
-from rssi_ros.training.config import load_config
+from rssi_ros.training.config import DataSection, load_config
 from rssi_ros.training.trainer import train
 
 PRE = PreprocessConfig(image_size=32)
@@ -103,3 +106,49 @@ def test_evaluate_refuses_a_bad_checkpoint(tmp_path):
     bad = tmp_path / "x.pt"
     bad.write_bytes(b"junk")
     assert main(["evaluate", "--checkpoint", str(bad), "--data", str(tmp_path)]) == 2
+
+
+def test_drives_beyond_the_plot_cap_are_listed_in_the_json_and_the_output(tmp_path, scene, capsys):
+    ckpt = write_random_checkpoint(tmp_path / "p.pt", ModelConfig(modalities=("position",)), PRE)
+    out = tmp_path / "eval"
+    args = ["evaluate", "--checkpoint", str(ckpt), "--data", str(scene), "--split", "all"]
+    assert main([*args, "--out", str(out), "--max-drive-plots", "0"]) == 0
+    report = json.loads((out / "evaluation.json").read_text())
+    drives = sorted({(s.scenario, s.seq_index) for s in read_dataset(scene).samples})
+    assert report["drive_plots"]["written"] == [] and report["plots"]["drives"] == []
+    assert [(d["scenario"], d["drive"]) for d in report["drive_plots"]["not_plotted"]] == drives
+    printed = capsys.readouterr().out
+    assert f"drive plots: 0 of {len(drives)} drives" in printed
+    assert all(f"{s} drive {q}" in printed for s, q in drives)
+
+
+def test_drive_plots_write_the_first_drives_and_name_the_rest(tmp_path):
+    n = 6
+    rssi = -np.linspace(60.0, 70.0, n)
+    result = EvalResult(
+        pred={"rssi": rssi + 0.5, "pl": -rssi - 10.0, "sh": np.full(n, 10.0)},
+        true={"rssi": rssi, "pl": -rssi - 10.0, "sh": np.full(n, 10.0)},
+        scenario=["b", "b", "a", "a", "a", "c"],
+        seq_index=np.array([0, 0, 2, 1, 1, 0]),
+        stamp=np.arange(n, dtype=float),
+    )
+    plots = drive_plots(result, tmp_path / "drives", "m", max_plots=2)
+    assert [p.name for p in plots.written] == ["a_drive1.png", "a_drive2.png"]
+    assert all(p.is_file() for p in plots.written)
+    assert plots.not_plotted == [("b", 0), ("c", 0)]
+    assert plots.to_dict()["not_plotted"] == [{"scenario": "b", "drive": 0}, {"scenario": "c", "drive": 0}]
+    assert drive_plots(result, tmp_path / "all", "m", max_plots=10).not_plotted == []
+
+
+def test_checkpoints_without_recorded_split_fall_back_to_the_training_defaults():
+    trained = training_data_settings({})
+    defaults = DataSection()
+    assert trained["fractions"] == list(defaults.fractions)
+    assert (trained["protocol"], trained["seed"], trained["gps_column"]) == (
+        defaults.protocol,
+        defaults.split_seed,
+        defaults.gps_column,
+    )
+    recorded = {"provenance": {"data": {"split": {"fractions": [0.5, 0.25, 0.25], "protocol": "drive"}}}}
+    assert training_data_settings(recorded)["fractions"] == [0.5, 0.25, 0.25]
+    assert training_data_settings(recorded)["protocol"] == "drive"

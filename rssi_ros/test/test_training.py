@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,7 @@ from rssi_ros.model.checkpoint import load_checkpoint
 from rssi_ros.model.config import ModelConfig
 from rssi_ros.training.config import LossSection, StageConfig, TrainConfig, load_config
 from rssi_ros.training.data import epoch_batches
+from rssi_ros.training.distributed import RankAgreement, ranks_agree, state_checksum
 from rssi_ros.training.loss import training_loss
 from rssi_ros.training.trainer import lr_at, train
 
@@ -240,3 +243,129 @@ def test_early_stopping_on_the_validation_loss(tmp_path):
     assert len(rows) == 30 or len(rows) == best_at + 1 + 2
     with pytest.raises(ValueError, match="monitor"):
         load_config(None, ["monitor=accuracy"])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        (["max_epochs=0"], "max_epochs"),
+        (["stage1.enabled=false", "stage2.epochs=0"], "stage1/stage2"),
+        (["loss.lambda_pl=-0.1"], "loss.lambda_pl"),
+        (["loss.lambda_pl=0", "loss.lambda_sh=0"], "loss.lambda_pl"),
+        (["loss.lambda_sh=0"], "loss.lambda_sh"),
+        (["loss.lambda_pl=0"], "loss.lambda_pl"),
+        (["stage1.gamma=0"], "stage1.gamma"),
+        (["stage2.min_delta_db=-0.5"], "stage2.min_delta_db"),
+        (["eval_batch_size=0"], "eval_batch_size"),
+        (["data.workers=-1"], "data.workers"),
+        (["device=gpu"], "device"),
+        (["device=cuda:x"], "device"),
+    ],
+)
+def test_invalid_settings_are_refused_naming_the_key(overrides, key):
+    with pytest.raises(ValueError, match=re.escape(key)):
+        load_config(None, overrides)
+
+
+def test_valid_edge_settings_are_accepted():
+    assert load_config(None, ["device=cuda:1"]).device == "cuda:1"
+    assert load_config(None, ["max_epochs=1", "stage1.epochs=0"]).stages()[1][1].epochs == 1
+    # Analytic PL has no PL head: lambda_pl may be 0; brute force does not use the lambdas.
+    assert load_config(None, ["loss.lambda_pl=0", "model.pl_mode=analytic"]).loss.lambda_pl == 0
+    assert load_config(None, ["loss.lambda_sh=0", "model.architecture=brute_force"]).loss.lambda_sh == 0
+
+
+def _position_only(tmp_path: Path, *overrides: str) -> TrainConfig:
+    return load_config(
+        None,
+        [
+            f"data.cache_root={tmp_path / 'cache'}",
+            "progress=false",
+            "threads=1",
+            "model.modalities=[position]",
+            "stage1.batch_size=16",
+            *overrides,
+        ],
+    )
+
+
+def test_stage_two_alone_is_labelled_stage_2_everywhere(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="rssi_ros")
+    cfg = _position_only(tmp_path, "stage1.enabled=false", "stage2.epochs=2", "stage2.batch_size=16")
+    train(cfg, tmp_path / "run", samples=make_samples(40, seed=6, with_image=False, with_boxes=False))
+    with (tmp_path / "run" / "metrics.csv").open() as f:
+        assert [r["stage"] for r in csv.DictReader(f)] == ["2", "2"]
+    last = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
+    assert [h["stage"] for h in last.training_state["state"]["history"]] == [2, 2]
+    assert last.metrics["stage"] == 2
+    assert load_checkpoint(tmp_path / "run" / "checkpoints" / "best.pt").metrics["stage"] == 2
+    # The resume state still counts enabled stages (stage2 is the first and only one here).
+    assert last.training_state["state"]["stage_index"] == 0
+    assert "stage2 epoch 2/2" in caplog.text
+
+
+def test_empty_validation_split_warns_once_that_the_training_loss_is_watched(tmp_path, caplog):
+    cfg = _position_only(
+        tmp_path, "stage1.epochs=3", "stage2.enabled=false", "data.fractions=[0.9, 0.0, 0.1]"
+    )
+    summary = train(
+        cfg, tmp_path / "run", samples=make_samples(30, seed=7, with_image=False, with_boxes=False)
+    )
+    warnings = [r for r in caplog.records if "validation split is empty" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
+    assert "training loss" in warnings[0].getMessage()
+    assert math.isfinite(summary["best_val_monitor"])
+
+
+def test_single_process_run_reports_rank_agreement_from_every_epoch(tmp_path):
+    cfg = _position_only(tmp_path, "stage1.epochs=2", "stage2.epochs=1", "stage2.batch_size=16")
+    summary = train(
+        cfg, tmp_path / "run", samples=make_samples(40, seed=8, with_image=False, with_boxes=False)
+    )
+    assert summary["ranks_agree"] is True and summary["ranks_first_disagreement_epoch"] is None
+    assert len(summary["rank_checksums"]) == 1
+    # The checksum is of the last epoch's live weights (last.pt), not of the restored best.pt.
+    last = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
+    model = last.build_model()
+    assert summary["rank_checksums"] == [state_checksum(model)]
+
+
+def test_rank_agreement_flags_the_first_disagreeing_epoch():
+    record = RankAgreement()
+    assert not record.all_agree  # nothing checked yet: not shown to agree
+    assert record.record(1, ["a", "a"]) and record.all_agree
+    assert not record.record(2, ["b", "c"])
+    assert record.record(3, ["d", "d"])  # agreeing again does not clear the earlier disagreement
+    assert not record.all_agree and record.first_disagreement == 2
+    assert record.last_checksums == ["d", "d"]
+    assert not record.record(4, ["e", "f"]) and record.first_disagreement == 2
+    assert RankAgreement.from_dict(record.to_dict()) == record
+    assert ranks_agree(["x"]) and not ranks_agree(["x", "y", "x"])
+
+
+def test_train_command_reports_runtime_failures_in_one_line(tmp_path, monkeypatch, caplog):
+    from rssi_ros.cli import main
+    from rssi_ros.training import trainer
+
+    def non_finite(*args, **kwargs):
+        raise FloatingPointError("non-finite loss at stage 1 epoch 3: lower the learning rate?")
+
+    monkeypatch.setattr(trainer, "train", non_finite)
+    argv = ["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--no-progress"]
+    assert main(argv) == 1
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert [r.getMessage() for r in errors] == [
+        "train: non-finite loss at stage 1 epoch 3: lower the learning rate?"
+    ]
+    assert all(r.exc_info is None for r in errors)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_train_command_says_cuda_is_unavailable_without_a_traceback(tmp_path, caplog):
+    from rssi_ros.cli import main
+
+    argv = ["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--device", "cuda"]
+    assert main(argv) == 1
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "CUDA is not available" in errors[0].getMessage()
+    assert errors[0].exc_info is None

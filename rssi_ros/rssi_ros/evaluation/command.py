@@ -53,30 +53,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-plots", action="store_true", help="skip the PNGs")
 
 
-def _training_data_settings(meta: dict[str, Any]) -> dict[str, Any]:
+def training_data_settings(meta: dict[str, Any]) -> dict[str, Any]:
+    """How the checkpoint's training run read and split its data (from its provenance).
+
+    What the provenance lacks (a random checkpoint, an old file) falls back to the training
+    config's defaults (`DataSection`), so the evaluator and the export read data as `train` does.
+    """
+    from rssi_ros.training.config import DataSection
+
+    defaults = DataSection()
     provenance = meta.get("provenance") or {}
     config = provenance.get("config") or {}
     data = provenance.get("data") or {}
+    split = data.get("split") or {}
+    cfg_data = config.get("data") or {}
     return {
-        "paths": data.get("paths") or (config.get("data") or {}).get("paths") or [],
-        "protocol": (data.get("split") or {}).get("protocol")
-        or (config.get("data") or {}).get("protocol", "frame"),
-        "seed": (data.get("split") or {}).get("seed", (config.get("data") or {}).get("split_seed", 0)),
-        "fractions": (data.get("split") or {}).get("fractions") or [0.8, 0.1, 0.1],
+        "paths": data.get("paths") or cfg_data.get("paths") or [],
+        "protocol": split.get("protocol") or cfg_data.get("protocol", defaults.protocol),
+        "seed": split.get("seed", cfg_data.get("split_seed", defaults.split_seed)),
+        "fractions": split.get("fractions") or cfg_data.get("fractions") or list(defaults.fractions),
         "limit": data.get("limit_samples"),
-        "gps_column": (config.get("data") or {}).get("gps_column", "unit2_loc"),
-        "split_sha256": (data.get("split") or {}).get("sha256"),
+        "gps_column": cfg_data.get("gps_column", defaults.gps_column),
+        "split_sha256": split.get("sha256"),
         "datasets": data.get("datasets") or [],
     }
 
 
+def _needs_onnx(args: argparse.Namespace) -> bool:
+    from rssi_ros.inference.predictor import AUTO, ONNX_SUFFIX
+
+    return args.backend == "onnxruntime" or (args.backend == AUTO and args.checkpoint.suffix == ONNX_SUFFIX)
+
+
 def run(args: argparse.Namespace) -> int:
+    from rssi_ros.inference.onnx_export import ExportDependencyError, require_export_dependencies
     from rssi_ros.inference.predictor import Predictor
     from rssi_ros.model.checkpoint import CheckpointError
 
     try:
+        if _needs_onnx(args):
+            require_export_dependencies(what="the onnxruntime backend")
         predictor = Predictor.load(args.checkpoint, backend=args.backend, device=args.device)
-    except (CheckpointError, ValueError) as exc:
+    except (CheckpointError, ExportDependencyError, ValueError) as exc:
         log.error("evaluate: %s", exc)
         return 2
     try:
@@ -104,7 +122,7 @@ def evaluate(predictor, args: argparse.Namespace) -> dict[str, Any]:
     from rssi_ros.evaluation.selection import labelled, limit_samples
     from rssi_ros.evaluation.tables import table_iii
 
-    trained = _training_data_settings(predictor.metadata)
+    trained = training_data_settings(predictor.metadata)
     same_data = not args.data
     paths = [Path(p) for p in (args.data or trained["paths"])]
     if not paths:
@@ -238,10 +256,17 @@ def evaluate(predictor, args: argparse.Namespace) -> dict[str, Any]:
     if not args.no_plots:
         hist = error_histogram(results, out / "error_histogram.png", f"{predictor.model_id} ({args.split})")
         drives = drive_plots(result, out / "drives", predictor.model_name, args.max_drive_plots)
-        report["plots"] = {"error_histogram": str(hist), "drives": [str(p) for p in drives]}
+        report["plots"] = {"error_histogram": str(hist), "drives": [str(p) for p in drives.written]}
+        report["drive_plots"] = drives.to_dict()
     json_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = json_path.with_name(f".{json_path.name}.tmp")
     tmp.write_text(json.dumps(report, indent=2, default=float))
     tmp.replace(json_path)
     print(f"\nwrote {json_path}" + ("" if args.no_plots else f" and plots under {out}"))
+    if not args.no_plots and drives.not_plotted:
+        names = ", ".join(f"{s} drive {q}" for s, q in drives.not_plotted)
+        print(
+            f"drive plots: {len(drives.written)} of {len(drives.written) + len(drives.not_plotted)} drives "
+            f"(--max-drive-plots {args.max_drive_plots}); not plotted: {names} (listed in the JSON)"
+        )
     return report

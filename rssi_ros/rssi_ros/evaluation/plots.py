@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,13 +54,30 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
-def drive_plots(result: EvalResult, folder: Path, title: str, max_plots: int) -> list[Path]:
-    """One PNG per drive (scenario, seq_index): predicted and true RSSI (and PL) over time."""
+@dataclass
+class DrivePlots:
+    """The per-drive PNGs written, and the drives left without one by the cap (in the report)."""
+
+    written: list[Path] = field(default_factory=list)
+    not_plotted: list[tuple[str, int]] = field(default_factory=list)  # (scenario, seq_index)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "written": [str(p) for p in self.written],
+            "not_plotted": [{"scenario": s, "drive": q} for s, q in self.not_plotted],
+        }
+
+
+def drive_plots(result: EvalResult, folder: Path, title: str, max_plots: int) -> DrivePlots:
+    """One PNG per drive (scenario, seq_index), for the first `max_plots` drives in sorted order:
+    predicted and true RSSI (and PL) over time."""
     plt = _pyplot()
     drives = sorted({(s, int(q)) for s, q in zip(result.scenario, result.seq_index, strict=True)})
-    if len(drives) > max_plots:
-        log.info("plotting %d of %d drives (--max-drive-plots)", max_plots, len(drives))
-        drives = drives[:max_plots]
+    keep = max(0, max_plots)
+    skipped = drives[keep:]
+    if skipped:
+        log.warning("plotting %d of %d drives (--max-drive-plots %d)", keep, len(drives), max_plots)
+    drives = drives[:keep]
     scen = np.asarray(result.scenario)
     folder.mkdir(parents=True, exist_ok=True)
     out = []
@@ -82,4 +101,4 @@ def drive_plots(result: EvalResult, folder: Path, title: str, max_plots: int) ->
         fig.savefig(path, dpi=FIGURE_DPI)
         plt.close(fig)
         out.append(path)
-    return out
+    return DrivePlots(out, skipped)

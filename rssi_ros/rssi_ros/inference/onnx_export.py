@@ -9,9 +9,11 @@ provenance) is stored as JSON under the `rssi_ros` key of the model's `metadata_
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,28 @@ ONNX_FORMAT_TAG = "rssi_ros.onnx"
 DEFAULT_OPSET = 17
 # Batch size of the example inputs used for tracing (any value > 1 keeps the batch axis symbolic).
 TRACE_BATCH = 2
+# The optional packages of export and the onnxruntime backend: setup.py's `export` extra.
+EXPORT_MODULES = ("onnx", "onnxruntime")
+EXPORT_INSTALL_HINT = "pip install 'rssi_ros[export]'"
+
+
+class ExportDependencyError(RuntimeError):
+    """onnx / onnxruntime is not installed (the `export` extra)."""
+
+
+def missing_export_modules(modules: Sequence[str] = EXPORT_MODULES) -> list[str]:
+    """The ones of `modules` that cannot be imported."""
+    return [m for m in modules if importlib.util.find_spec(m) is None]
+
+
+def require_export_dependencies(modules: Sequence[str] = EXPORT_MODULES, what: str = "ONNX export") -> None:
+    """Fail with the install command, not a ModuleNotFoundError traceback, when the extra is missing."""
+    missing = missing_export_modules(modules)
+    if missing:
+        raise ExportDependencyError(
+            f"{what} needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not "
+            f"installed: {EXPORT_INSTALL_HINT}"
+        )
 
 
 class _UsedInputs(nn.Module):
@@ -105,6 +129,23 @@ def export_checkpoint(
     proto.doc_string = f"rssi_ros {checkpoint.model_name}: RSSI = -(PL + SH) in dB"
     onnx.checker.check_model(proto)
     return proto.SerializeToString(), meta
+
+
+def with_metadata(data: bytes, meta: dict[str, Any]) -> bytes:
+    """The same graph with its embedded `rssi_ros` metadata replaced by `meta`.
+
+    The export adds the parity report after checking it; only `metadata_props` change, so the
+    checked computation is the written one.
+    """
+    import onnx
+
+    proto = onnx.load_from_string(data)
+    kept = [p for p in proto.metadata_props if p.key != METADATA_KEY]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(kept)
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = METADATA_KEY, json.dumps(meta, default=str)
+    return proto.SerializeToString()
 
 
 def write_export(out: str | Path, data: bytes, meta: dict[str, Any]) -> Path:

@@ -12,6 +12,8 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_NAME = "train.yaml"
+# Exit status of a run that started but could not finish (2 is a refused configuration).
+EXIT_TRAINING_FAILED = 1
 
 
 def default_config_path() -> Path | None:
@@ -92,6 +94,12 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError, FileExistsError, CheckpointError) as exc:
         log.error("train: %s", exc)
         return 2
+    except (FloatingPointError, RuntimeError) as exc:
+        # A non-finite loss, CUDA unavailable, out of memory, ...: one line for the user; the
+        # traceback is there for `-v` (debug logging) when it is a bug rather than a setting.
+        log.error("train: %s", _one_line(exc))
+        log.debug("train failed", exc_info=True)
+        return EXIT_TRAINING_FAILED
     if summary:
         test = summary["metrics"]["test"]["rssi"]
         print(
@@ -99,6 +107,11 @@ def run(args: argparse.Namespace) -> int:
             f"within 1 dB {test['within_1db']:.1%} (n={test['n']}); checkpoints in {out / 'checkpoints'}"
         )
     return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    """The exception's message on one line (torch's messages span several)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _yaml_value(v: object) -> str:

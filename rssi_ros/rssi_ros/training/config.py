@@ -7,6 +7,7 @@ ignored setting. The resolved configuration is written next to the run and into 
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ import yaml
 
 from rssi_ros.data.classes import DEFAULT_CLASS_NAMES, ClassVocabulary
 from rssi_ros.data.preprocess import PreprocessConfig
-from rssi_ros.model.config import ModelConfig
+from rssi_ros.model.config import DECOMPOSED, ModelConfig
 from rssi_ros.physics.labels import LabelDefinition
 from rssi_ros.settings import apply_overrides
 
@@ -26,6 +27,11 @@ SCHEDULES = ("cosine", "step", "constant")
 MONITORS = ("rssi_rmse", "loss")
 PROTOCOLS = ("frame", "drive")
 GPS_COLUMNS = ("unit2_loc", "unit2_loc_cal")
+# The configured stages, in training order; files and logs number them 1 and 2 by this tuple.
+STAGE_NAMES = ("stage1", "stage2")
+# What `device` may be: the CPU, the current CUDA device, or CUDA device N.
+DEVICE_PATTERN = re.compile(r"cpu|cuda(:\d+)?")
+DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)  # train, val, test
 
 
 @dataclass
@@ -63,6 +69,10 @@ class StageConfig:
             raise ValueError(f"stage schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if self.patience < 0 or self.step_epochs < 1 or not 0 < self.min_lr_ratio <= 1:
             raise ValueError("stage patience >= 0, step_epochs >= 1, 0 < min_lr_ratio <= 1")
+        if not self.gamma > 0:
+            raise ValueError(f"gamma must be > 0 (the step schedule multiplies lr by it), got {self.gamma}")
+        if not self.min_delta_db >= 0:
+            raise ValueError(f"min_delta_db must be >= 0, got {self.min_delta_db}")
 
 
 def _stage2() -> StageConfig:
@@ -97,7 +107,7 @@ class DataSection:
     paths: list[str] = field(default_factory=list)
     protocol: str = "frame"
     split_seed: int = 0
-    fractions: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
+    fractions: list[float] = field(default_factory=lambda: list(DEFAULT_FRACTIONS))
     gps_column: str = "unit2_loc"
     limit_samples: int | None = None
     cache_root: str = ""  # "" = $RSSI_ROS_CACHE, else .cache/rssi_ros/images (data.cache.default_root)
@@ -110,6 +120,8 @@ class DataSection:
             raise ValueError(f"data.gps_column must be one of {GPS_COLUMNS}, got {self.gps_column!r}")
         if self.limit_samples is not None and self.limit_samples < 1:
             raise ValueError("data.limit_samples must be positive")
+        if self.workers < 0:
+            raise ValueError(f"workers must be >= 0 (0 = load in the main process), got {self.workers}")
 
 
 @dataclass
@@ -118,6 +130,13 @@ class LossSection:
 
     lambda_pl: float = 0.5
     lambda_sh: float = 0.5
+
+    def __post_init__(self) -> None:
+        for key in ("lambda_pl", "lambda_sh"):
+            if not getattr(self, key) >= 0:
+                raise ValueError(f"{key} must be >= 0, got {getattr(self, key)}")
+        if self.lambda_pl == 0 and self.lambda_sh == 0:
+            raise ValueError("lambda_pl and lambda_sh are both 0: nothing would train")
 
 
 @dataclass
@@ -158,11 +177,32 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.monitor not in MONITORS:
             raise ValueError(f"monitor must be one of {MONITORS}, got {self.monitor!r}")
+        if self.max_epochs is not None and self.max_epochs < 1:
+            raise ValueError(f"max_epochs must be null or >= 1, got {self.max_epochs}")
+        if not DEVICE_PATTERN.fullmatch(self.device):
+            raise ValueError(f"device must be cpu, cuda or cuda:N, got {self.device!r}")
+        if self.eval_batch_size < 1:
+            raise ValueError(f"eval_batch_size must be >= 1, got {self.eval_batch_size}")
+        if not any(stage.epochs > 0 for _, stage in self.stages()):
+            raise ValueError("stage1/stage2: no enabled stage has epochs > 0 (nothing would train)")
+        self._check_loss_weights()
+
+    def _check_loss_weights(self) -> None:
+        """The decomposed model trains SH (and a learned PL head) only through its own lambda."""
+        if self.model.architecture != DECOMPOSED:
+            return  # brute force / image only regress RSSI: the lambdas are not used
+        if self.loss.lambda_sh <= 0:
+            raise ValueError("loss.lambda_sh must be > 0: the decomposed model's SH head trains only on it")
+        if self.model.learns_path_loss and self.loss.lambda_pl <= 0:
+            raise ValueError(
+                "loss.lambda_pl must be > 0 with model.pl_mode=learned (the PL head trains only on it)"
+            )
 
     def stages(self) -> list[tuple[str, StageConfig]]:
         """The enabled stages, in order, with `max_epochs` applied."""
         out = []
-        for name, stage in (("stage1", self.stage1), ("stage2", self.stage2)):
+        for name in STAGE_NAMES:
+            stage = getattr(self, name)
             if not stage.enabled:
                 continue
             capped = stage
@@ -210,7 +250,11 @@ def build(cls: type, values: Mapping[str, Any], where: str = "") -> Any:
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"invalid {where or 'config'}: {exc}") from exc
+        message = str(exc)
+        if where and message.split(" ", 1)[0] in types:
+            # A section's own check names its field ("gamma must be > 0"): name the full key.
+            raise ValueError(f"{where}.{message}") from exc
+        raise ValueError(f"invalid {where or 'config'}: {message}") from exc
 
 
 def _default_of(cls: type, name: str) -> Any:

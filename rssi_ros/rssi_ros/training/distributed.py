@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -85,6 +87,21 @@ def wrap(model: nn.Module, ctx: DistContext) -> nn.Module:
     return DistributedDataParallel(model, device_ids=ids)
 
 
+def broadcast_buffers(model: nn.Module, ctx: DistContext) -> None:
+    """Give every rank rank 0's buffers (BatchNorm running statistics), as DDP does before a forward.
+
+    In train mode each rank's BatchNorm updates its running statistics from its own share of the
+    batch; DDP overwrites them with rank 0's only at the start of the next training forward. So
+    after an epoch the ranks' buffers differ, and each rank would validate (eval mode uses the
+    running statistics) a different model: different early-stopping decisions, then a hang.
+    Broadcasting them at the end of the epoch changes nothing rank 0 computes or saves.
+    """
+    if not ctx.enabled:
+        return
+    for buf in getattr(model, "module", model).buffers():
+        dist.broadcast(buf, src=0)
+
+
 def state_checksum(model: nn.Module) -> str:
     """SHA-256 over every parameter and buffer (names, shapes, bytes): equal iff bit-identical."""
     h = hashlib.sha256()
@@ -93,3 +110,47 @@ def state_checksum(model: nn.Module) -> str:
         h.update(str(tuple(t.shape)).encode())
         h.update(t.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()
+
+
+def ranks_agree(checksums: Sequence[str]) -> bool:
+    """True when every rank reported the same weight checksum (one rank trivially agrees)."""
+    return len(set(checksums)) <= 1
+
+
+@dataclass
+class RankAgreement:
+    """Whether the ranks held identical weights after every epoch so far (pure bookkeeping).
+
+    Checked on the live weights at the end of each epoch: comparing at the end of the run would
+    prove nothing, because stage 2 and the final metrics reload rank 0's best.pt on every rank.
+    """
+
+    last_checksums: list[str] = field(default_factory=list)
+    epochs_checked: int = 0
+    first_disagreement: int | None = None  # the first global epoch (1-based) whose checksums differed
+
+    def record(self, epoch: int, checksums: Sequence[str]) -> bool:
+        """Add one epoch's per-rank checksums; returns whether they agree."""
+        agree = ranks_agree(checksums)
+        self.last_checksums = list(checksums)
+        self.epochs_checked += 1
+        if not agree and self.first_disagreement is None:
+            self.first_disagreement = epoch
+        return agree
+
+    @property
+    def all_agree(self) -> bool:
+        """True only if at least one epoch was checked and every checked epoch agreed."""
+        return self.epochs_checked > 0 and self.first_disagreement is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> RankAgreement:
+        d = d or {}
+        return cls(
+            last_checksums=list(d.get("last_checksums", [])),
+            epochs_checked=int(d.get("epochs_checked", 0)),
+            first_disagreement=d.get("first_disagreement"),
+        )

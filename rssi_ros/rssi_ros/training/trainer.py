@@ -36,7 +36,7 @@ from rssi_ros.model.checkpoint import Checkpoint, CheckpointError, load_checkpoi
 from rssi_ros.model.networks import RssiModel, build_model
 from rssi_ros.model.params import parameter_counts
 from rssi_ros.training import distributed
-from rssi_ros.training.config import StageConfig, TrainConfig, config_from_dict
+from rssi_ros.training.config import STAGE_NAMES, StageConfig, TrainConfig, config_from_dict
 from rssi_ros.training.data import InputDataset, collate_fn, epoch_batches, eval_batches
 from rssi_ros.training.history import History
 from rssi_ros.training.loss import training_loss
@@ -52,14 +52,23 @@ CONFIG_YAML = "config.yaml"
 SUMMARY_JSON = "summary.json"
 LOG_FILE = "train.log"
 # Settings that may differ between a run and its resumption (they do not change the results).
-RESUME_FREE_KEYS = ("progress", "tensorboard", "device", "max_epochs", "deterministic")
-RESUME_FREE_DATA_KEYS = ("workers", "cache_root", "paths")
-FEATURE_BATCH = 64
+# `max_epochs` is not one of them: it shortens the stages and so changes the cosine schedule.
+RESUME_FREE_KEYS = ("progress", "tensorboard", "device", "deterministic")
+RESUME_FREE_DATA_KEYS = ("workers", "cache_root")
+# May change on resume only when the data still gives the interrupted run's split (same sha256):
+# the same files moved elsewhere, not other data.
+RESUME_SPLIT_CHECKED_DATA_KEYS = ("paths",)
 
 
 @dataclass
 class StageState:
-    """Where training stands (saved in `last.pt`)."""
+    """Where training stands (saved in `last.pt`).
+
+    `stage_index` is the position in the list of *enabled* stages (what the resume logic and the
+    per-epoch seeds use); the configured stage number (1 or 2) is what files and logs show.
+    `ranks` is the DDP agreement record (`distributed.RankAgreement.to_dict()`), kept across
+    stages and resumes so `ranks_agree` covers every epoch of the run.
+    """
 
     stage_index: int = 0
     next_epoch: int = 0
@@ -70,6 +79,7 @@ class StageState:
     best_value: float = math.inf
     done: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
+    ranks: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -124,6 +134,7 @@ class Trainer:
         self.ctx = distributed.DistContext()
         self.model: RssiModel | None = None
         self.data: RunData | None = None
+        self._warned_empty_val = False
 
     # --- set-up ------------------------------------------------------------------------------
     def _setup_logging(self) -> logging.Handler | None:
@@ -135,17 +146,44 @@ class Trainer:
         return handler
 
     def _check_resume_config(self, saved: dict[str, Any]) -> None:
+        """Refuse a resume whose configuration would change the results.
+
+        Keys in RESUME_SPLIT_CHECKED_DATA_KEYS are let through here; `_check_resume_split` then
+        requires the data to give the recorded split.
+        """
         now, then = self.config.to_dict(), dict(saved)
+        skipped = (*RESUME_FREE_DATA_KEYS, *RESUME_SPLIT_CHECKED_DATA_KEYS)
         for d in (now, then):
             for k in RESUME_FREE_KEYS:
                 d.pop(k, None)
-            d["data"] = {k: v for k, v in dict(d.get("data", {})).items() if k not in RESUME_FREE_DATA_KEYS}
+            d["data"] = {k: v for k, v in dict(d.get("data", {})).items() if k not in skipped}
         if now != then:
-            diff = sorted(k for k in set(now) | set(then) if now.get(k) != then.get(k))
+            diff = sorted(_differing_keys(now, then))
             raise ValueError(
                 f"--resume: the configuration differs from the interrupted run's in {diff}; "
                 "resume with the same config (or start a new --out)"
             )
+
+    def _check_resume_split(self, ckpt: Checkpoint, data: RunData) -> None:
+        """The resumed run must train on the interrupted run's split (data paths may have moved)."""
+        then_cfg = dict(ckpt.provenance.get("config", {}).get("data", {}))
+        now_cfg = self.config.to_dict()["data"]
+        changed = [k for k in RESUME_SPLIT_CHECKED_DATA_KEYS if now_cfg.get(k) != then_cfg.get(k)]
+        recorded = (ckpt.provenance.get("data", {}).get("split") or {}).get("sha256")
+        current = data.provenance["split"]["sha256"]
+        if recorded == current or (recorded is None and not changed):
+            return
+        moved = "; ".join(f"data.{k} {then_cfg.get(k)!r} -> {now_cfg.get(k)!r}" for k in changed)
+        if recorded is None:
+            raise ValueError(
+                f"--resume: {moved}, and the interrupted run recorded no split sha256 to check the "
+                "new data against; resume with the same data paths (or start a new --out)"
+            )
+        raise ValueError(
+            f"--resume: the data gives another split (sha256 {current[:12]}) than the interrupted "
+            f"run's ({recorded[:12]}){': ' + moved if moved else ' (the data changed)'}; resume with "
+            "the same data (or start a new --out)"
+        )
 
     def _load_resume(self) -> tuple[StageState, Checkpoint | None]:
         path = self.ckpt_dir / LAST
@@ -163,10 +201,12 @@ class Trainer:
             raise CheckpointError(f"{path} holds no training state to resume from")
         self._check_resume_config(ckpt.provenance.get("config", {}))
         state = StageState.from_dict(ckpt.training_state["state"])
+        stages = self.config.stages()
+        number = stage_number(stages[state.stage_index][0]) if state.stage_index < len(stages) else None
         log.info(
-            "resuming from %s: stage %d, next epoch %d (global epoch %d)",
+            "resuming from %s: stage %s, next epoch %d (global epoch %d)",
             path,
-            state.stage_index + 1,
+            number,
             state.next_epoch,
             state.global_epoch,
         )
@@ -216,6 +256,8 @@ class Trainer:
 
         preprocess = cfg.preprocess.build()
         data = load_run_data(cfg, preprocess, progress=cfg.progress and ctx.is_main, samples=self.samples)
+        if resume_ckpt is not None:
+            self._check_resume_split(resume_ckpt, data)
         self.data = data
         if ctx.is_main:
             data.split.to_json(self.out / SPLIT_JSON)
@@ -249,6 +291,7 @@ class Trainer:
                         global_epoch=state.global_epoch,
                         best_value=state.best_value,
                         history=state.history,
+                        ranks=state.ranks,
                     )
                 opt_state = None
                 if not fresh_stage and resume_ckpt is not None:
@@ -285,6 +328,7 @@ class Trainer:
     ) -> StageState:
         ctx, model, data = self.ctx, self.model, self.data
         assert model is not None and data is not None
+        number = stage_number(name)
         model.set_backbone_frozen(stage.freeze_encoder)
         params = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=stage.lr, weight_decay=stage.weight_decay)
@@ -309,7 +353,12 @@ class Trainer:
             lr = lr_at(stage, epoch)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            train_loss = self._train_epoch(net, optimizer, stage, index, epoch, features)
+            train_loss = self._train_epoch(net, optimizer, stage, index, number, epoch, features)
+            # Rank 0's BatchNorm statistics on every rank, then the live weights of every rank
+            # compared (before anything reloads a checkpoint): the parameters must agree by
+            # themselves, through DDP's gradient averaging.
+            distributed.broadcast_buffers(model, ctx)
+            self._check_ranks(model, state, number, epoch)
             val = self._validate(model, features)
             monitor = self._monitor_value(val, train_loss)
             improved_stage = monitor < state.best_stage_value - stage.min_delta_db
@@ -323,7 +372,7 @@ class Trainer:
             state.stage_finished = stop or state.next_epoch >= stage.epochs
             row = {
                 "global_epoch": state.global_epoch,
-                "stage": index + 1,
+                "stage": number,
                 "epoch": epoch + 1,
                 "lr": lr,
                 "train_loss": train_loss,
@@ -341,7 +390,7 @@ class Trainer:
                 assert history is not None
                 history.append(row)
                 metrics = {
-                    "stage": index + 1,
+                    "stage": number,
                     "epoch": epoch + 1,
                     "global_epoch": state.global_epoch,
                     "val": val,
@@ -395,9 +444,32 @@ class Trainer:
                 batch.image = features[idx]
             yield batch.to(self.ctx.device), y.to(self.ctx.device)
 
+    def _check_ranks(self, model: RssiModel, state: StageState, number: int, epoch: int) -> None:
+        """Gather every rank's weight checksum after an epoch; log an error the first time they differ."""
+        checksums = self.ctx.gather_strings(distributed.state_checksum(model))
+        agreement = distributed.RankAgreement.from_dict(state.ranks)
+        # state.global_epoch is incremented after this call: this epoch is the next one.
+        if not agreement.record(state.global_epoch + 1, checksums) and self.ctx.is_main:
+            log.error(
+                "DDP ranks hold different weights after stage %d epoch %d (global epoch %d): %s",
+                number,
+                epoch + 1,
+                state.global_epoch + 1,
+                checksums,
+            )
+        state.ranks = agreement.to_dict()
+
     def _train_epoch(
-        self, net, optimizer, stage: StageConfig, stage_index: int, epoch: int, features: Tensor | None
+        self,
+        net,
+        optimizer,
+        stage: StageConfig,
+        stage_index: int,
+        number: int,
+        epoch: int,
+        features: Tensor | None,
     ) -> float:
+        """One epoch; `stage_index` (position among enabled stages) seeds it, `number` labels it."""
         from tqdm import tqdm
 
         cfg, ctx, data = self.config, self.ctx, self.data
@@ -414,7 +486,7 @@ class Trainer:
         total, count = 0.0, 0
         bar = tqdm(
             total=len(batches),
-            desc=f"stage {stage_index + 1} epoch {epoch + 1}",
+            desc=f"stage {number} epoch {epoch + 1}",
             unit="batch",
             disable=not (cfg.progress and ctx.is_main),
             leave=False,
@@ -427,8 +499,7 @@ class Trainer:
                 loss = training_loss(outputs, y, self.model.config, cfg.loss)
                 if not torch.isfinite(loss):
                     raise FloatingPointError(
-                        f"non-finite loss at stage {stage_index + 1} epoch {epoch + 1}: "
-                        "lower the learning rate?"
+                        f"non-finite loss at stage {number} epoch {epoch + 1}: lower the learning rate?"
                     )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -460,7 +531,7 @@ class Trainer:
         encoder = model.image_encoder
         encoder.eval()
         all_idx = np.arange(len(data.prepared))
-        chunks = eval_batches(all_idx, FEATURE_BATCH)
+        chunks = eval_batches(all_idx, self.config.eval_batch_size)
         feats: list[Tensor] = []
         bar = tqdm(
             total=len(chunks),
@@ -505,8 +576,19 @@ class Trainer:
         return out
 
     def _monitor_value(self, val: dict[str, Any], train_loss: float) -> float:
-        """The value early stopping minimises; the training loss when the validation split is empty."""
+        """The value early stopping minimises; the training loss when the validation split is empty.
+
+        That fallback makes early stopping and best.pt watch the training objective (no held-out
+        signal at all), so it is logged once as a warning rather than happening silently.
+        """
         if not val["rssi"]["n"]:
+            if not self._warned_empty_val and self.ctx.is_main:
+                log.warning(
+                    "the validation split is empty: early stopping and best.pt watch the training "
+                    "loss (monitor %s), not held-out data",
+                    self.config.monitor,
+                )
+            self._warned_empty_val = True
             return train_loss if self.config.monitor == "loss" else math.sqrt(train_loss)
         return val["loss"] if self.config.monitor == "loss" else val["rssi"]["rmse"]
 
@@ -514,9 +596,11 @@ class Trainer:
     def _finish(self, state: StageState, provenance: dict[str, Any]) -> dict[str, Any]:
         ctx, data, model = self.ctx, self.data, self.model
         assert data is not None and model is not None
+        # The agreement comes from the live weights of every epoch (`_check_ranks`): after the
+        # restore below every rank holds rank 0's best.pt, which would agree by construction.
+        agreement = distributed.RankAgreement.from_dict(state.ranks)
         self._restore_best(model)
         metrics = {"val": self._validate(model, None, "val"), "test": self._validate(model, None, "test")}
-        checksums = ctx.gather_strings(distributed.state_checksum(model))
         summary = {
             "model": model.config.display_name,
             "parameters": dict(parameter_counts(model)),
@@ -527,11 +611,16 @@ class Trainer:
             "split": data.split.sizes,
             "protocol": data.split.protocol,
             "world_size": ctx.world_size,
-            "rank_checksums": checksums,
-            "ranks_agree": len(set(checksums)) == 1,
+            "rank_checksums": agreement.last_checksums,
+            "ranks_agree": agreement.all_agree,
+            "ranks_first_disagreement_epoch": agreement.first_disagreement,
         }
-        if not summary["ranks_agree"]:
-            log.error("DDP ranks hold different weights at the end of training: %s", checksums)
+        if agreement.first_disagreement is not None and ctx.is_main:
+            log.error(
+                "DDP ranks held different weights from global epoch %d on (last checksums %s)",
+                agreement.first_disagreement,
+                agreement.last_checksums,
+            )
         if ctx.is_main:
             best_path = self.ckpt_dir / BEST
             if best_path.exists():
@@ -556,6 +645,23 @@ class Trainer:
             )
         ctx.barrier()
         return summary
+
+
+def stage_number(name: str) -> int:
+    """The configured number of a stage (1 for "stage1"), whichever stages are enabled."""
+    return STAGE_NAMES.index(name) + 1
+
+
+def _differing_keys(now: dict[str, Any], then: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ (into nested sections), so the refusal names the setting."""
+    out: list[str] = []
+    for k in sorted(set(now) | set(then)):
+        a, b = now.get(k), then.get(k)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differing_keys(a, b, f"{prefix}{k}.")
+        elif a != b:
+            out.append(f"{prefix}{k}")
+    return out
 
 
 def _drop_modalities(batch: Batch, p_image: float, p_boxes: float, gen: torch.Generator) -> None:
