@@ -8,8 +8,12 @@ import sys
 from pathlib import Path
 
 REAL = ("real_position_drive", "real_position_frame")
-SCENE_SETS = (("synthetic", "with traffic"), ("synthetic_clear", "without moving distractors"))
-SYNTHETIC = ("decomposed_learned", "decomposed_analytic", "brute_force", "position_only")
+SCENE_SETS = (
+    ("synthetic", "with traffic, random frame split"),
+    ("synthetic_drive", "with traffic, held-out drives"),
+    ("synthetic_clear", "without moving distractors, random frame split"),
+)
+SYNTHETIC = ("decomposed_learned", "decomposed_analytic", "brute_force", "position_only", "tx_box_only")
 
 
 def _cell(m: dict) -> str:
@@ -39,8 +43,9 @@ def real_table(runs: Path) -> list[str]:
 
 def synthetic_table(runs: Path, scene_set: str) -> list[str]:
     lines = [
-        "| model | parameters | PL RMSE | SH RMSE | RSSI RMSE / MAE / <=1dB | RSSI, distractors removed |",
-        "| --- | ---: | ---: | ---: | --- | --- |",
+        "| model (run) | parameters | n test | PL RMSE | SH RMSE | RSSI RMSE / MAE / <=1dB "
+        "| RSSI, distractors removed |",
+        "| --- | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     noise, baselines = None, []
     for name in SYNTHETIC:
@@ -52,14 +57,14 @@ def synthetic_table(runs: Path, scene_set: str) -> list[str]:
         total = params.get("total") if isinstance(params, dict) else params
         clean = report.get("no_interference", {}).get("rssi")
         lines.append(
-            f"| {report['model']} ({name}) | {total if total is not None else '?'} | "
+            f"| {report['model']} ({name}) | {total if total is not None else '?'} | {report['n']} | "
             f"{report['pl']['rmse']:.2f} | {report['sh']['rmse']:.2f} | {_cell(report['rssi'])} | "
             f"{_cell(clean) if clean else '-'} |"
         )
         noise = report.get("irreducible_noise_db") or noise
         baselines = report["baselines"] or baselines
     for b in baselines:
-        lines.append(f"| baseline: {b['predictor']} | - | - | - | {_cell(b)} | - |")
+        lines.append(f"| baseline: {b['predictor']} | - | - | - | - | {_cell(b)} | - |")
     if noise:
         lines.append("")
         lines.append(f"Irreducible noise of the scene set (scenario.yaml): {noise[0]:.3f} dB.")
