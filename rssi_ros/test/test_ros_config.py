@@ -118,7 +118,8 @@ def test_whole_numbers_for_float_parameters_at_start_up_and_at_run_time(context,
 
 
 def test_a_start_up_value_of_the_wrong_type_is_one_line_naming_the_parameter(context):
-    from rssi_ros.ros.node import ParameterError, PredictorNode
+    from rssi_ros.ros.node import PredictorNode
+    from rssi_ros.ros.parameters import ParameterError
 
     with pytest.raises(ParameterError) as info:
         PredictorNode(context=context, cli_args=["--ros-args", "-p", "rx.latitude:=north"])
@@ -139,7 +140,7 @@ def test_predictor_command_exits_with_the_message_not_a_traceback(tmp_path):
 
 
 def test_descriptors_carry_ranges_and_read_only_flags():
-    from rssi_ros.ros.node import _descriptor
+    from rssi_ros.ros.parameters import descriptor as _descriptor
 
     d = _descriptor(SPECS["sync.max_wait_s"])
     assert not d.read_only and d.floating_point_range[0].to_value == SPECS["sync.max_wait_s"].range[1]

@@ -145,10 +145,10 @@ def test_autostart_and_compressed_transport_and_no_detector(context):
 def test_missing_vision_msgs_degrades_to_no_detections_and_reports_error(context, monkeypatch):
     import importlib.util
 
-    from rssi_ros.ros import node as node_module
+    from rssi_ros.ros import inputs as inputs_module
 
     if importlib.util.find_spec("vision_msgs") is not None:  # installed: make it missing for this test
-        monkeypatch.setattr(node_module, "VISION_MSGS_MODULE", "vision_msgs_not_installed.msg")
+        monkeypatch.setattr(inputs_module, "VISION_MSGS_MODULE", "vision_msgs_not_installed.msg")
     node = _node(context, **{"detections.type": "vision_msgs", "diagnostics.period_s": DIAG_PERIOD_S})
     probe = Probe(context, node)
     try:

@@ -5,6 +5,9 @@ Pure modules (no rclpy; tested without a ROS graph, reused by the bag tools):
 bytes), `fix_validation` (NavSatFix checks), `detection_conversion` (DetectionArray /
 vision_msgs Detection2DArray -> `Box`), `sync` (the stamp-based sync policy), `tx_selection`
 (flag / class / GPS projection), `frame_processor` (frame -> `Predictor.predict`), `diagnostics`
-(counters, rates, latency percentiles), `config` (the parameter table), `debug_image`, `reasons`.
-ROS modules: `node` (the lifecycle node), `messages` (message builders), `qos`, `predictor_main`.
+(counters, rates, latency percentiles), `config` (the parameter table), `debug_image`, `reasons`,
+`guard` (the callback guard), `throttled_log`, `model_loader` (loading and staging models).
+ROS modules: `node` (the lifecycle node: transitions, wiring, callbacks), `parameters` (declaration,
+coercion, whole-call sets), `inputs` (the subscriptions), `messages` (message builders), `qos`,
+`predictor_main`.
 """

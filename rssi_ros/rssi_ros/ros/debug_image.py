@@ -10,6 +10,7 @@ functions raise on coordinates beyond 32 bits.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import cv2
 import numpy as np
@@ -34,6 +35,16 @@ def _px(value: float, size: int) -> int:
     if not math.isfinite(value):
         return lo if value < 0 else hi
     return int(min(max(value * size, lo), hi))
+
+
+def caption(estimate: Any) -> list[str]:
+    """The text of the debug image: RSSI, path loss and shadow fading, distance, Tx in view or not."""
+    e = estimate
+    return [
+        f"RSSI {e.rssi_db:7.2f} dB",
+        f"PL {e.path_loss_db:6.2f}  SH {e.shadow_fading_db:6.2f} dB",
+        f"d {e.distance_m:6.1f} m  tx {'in view' if e.tx_in_view else 'not in view'}",
+    ]
 
 
 def render(

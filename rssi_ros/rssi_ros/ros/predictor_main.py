@@ -30,7 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     import rclpy
     from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
-    from rssi_ros.ros.node import ParameterError, PredictorNode
+    from rssi_ros.ros.node import PredictorNode
+    from rssi_ros.ros.parameters import ParameterError
 
     rclpy.init(args=[sys.argv[0], *args])
     node = None
