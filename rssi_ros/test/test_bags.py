@@ -187,3 +187,33 @@ def test_real_deepsense_scenario_as_a_position_only_bag(tmp_path, shared_data):
     for a, b in zip(back, ds.samples, strict=True):
         assert (a.tx_lat, a.tx_lon) == (b.tx_lat, b.tx_lon)
         assert a.rssi_db == pytest.approx(b.rssi_db, abs=1e-4)
+
+
+def test_pacer_keeps_recorded_timing_and_caps_idle_gaps():
+    from rssi_ros.bags.player import Pacer
+
+    recorded = [0, NS // 10, 2 * NS // 10, 60 * NS, 60 * NS + NS // 10]  # two bursts a minute apart
+    plain = Pacer(1.0)
+    assert [plain.due_s(t) for t in recorded] == pytest.approx([0.0, 0.1, 0.2, 60.0, 60.1])
+    capped = Pacer(1.0, max_gap_s=0.5)
+    assert [capped.due_s(t) for t in recorded] == pytest.approx([0.0, 0.1, 0.2, 0.7, 0.8])
+    assert capped.skipped_ns == 60 * NS - 2 * NS // 10 - NS // 2
+    fast = Pacer(2.0, max_gap_s=0.5)  # the cap is in wall seconds, after the rate
+    assert [fast.due_s(t) for t in recorded] == pytest.approx([0.0, 0.05, 0.1, 0.6, 0.65])
+    assert all(Pacer(0.0, 0.5).due_s(t) is None for t in recorded)  # as fast as possible
+
+
+def test_play_options_refuse_negative_values():
+    from rssi_ros.bags.player import PlayOptions
+
+    with pytest.raises(ValueError, match="max_gap_s"):
+        PlayOptions(max_gap_s=-1.0)
+    with pytest.raises(ValueError, match="rate"):
+        PlayOptions(rate=-2.0)
+
+
+def test_bag_play_command_rejects_a_negative_gap_with_exit_2(tmp_path, caplog):
+    from rssi_ros.cli import main
+
+    assert main(["bag", "play", str(tmp_path / "none"), "--max-gap", "-1"]) == 2
+    assert "max_gap_s" in caplog.text

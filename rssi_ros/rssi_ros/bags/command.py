@@ -2,7 +2,7 @@
 
     python -m rssi_ros bag write --data runs/scene/scenario100.csv --out runs/bags/scene100 --storage mcap
     python -m rssi_ros bag info runs/bags/scene100
-    python -m rssi_ros bag play runs/bags/scene100 --rate 1.0 --wait-subscribers 10
+    python -m rssi_ros bag play runs/bags/scene100 --rate 1.0 --wait-subscribers 10 [--max-gap 0.5]
     python -m rssi_ros bag samples runs/bags/scene100          # decode the bag back into samples (check)
 
 `write` reads any dataset `read_dataset` understands (a DeepSense scenario folder or CSV, a
@@ -16,8 +16,12 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rssi_ros.bags.frames import DEFAULT_RATE_HZ, DEFAULT_START_S, FrameOptions
+
+if TYPE_CHECKING:  # the player imports rclpy; `bag write` must work without it
+    from rssi_ros.bags.player import PlayOptions
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("play", help="replay a bag into the ROS graph (header stamps kept, /clock published)")
     p.add_argument("bag", type=Path)
     p.add_argument("--rate", type=float, default=1.0, help="speed factor; 0 = as fast as possible")
+    p.add_argument(
+        "--max-gap",
+        type=float,
+        default=0.0,
+        help="longest pause between messages, wall seconds (skips idle stretches; 0 = recorded timing)",
+    )
     p.add_argument("--loop", action="store_true")
     p.add_argument("--no-clock", action="store_true", help="do not publish /clock")
     p.add_argument("--best-effort", action="store_true", help="best-effort publishers (default reliable)")
@@ -107,15 +117,13 @@ def _samples(args: argparse.Namespace) -> int:
 def _play(args: argparse.Namespace) -> int:
     import rclpy
 
-    from rssi_ros.bags.player import BagPlayer, PlayOptions
+    from rssi_ros.bags.player import BagPlayer
 
-    options = PlayOptions(
-        rate=args.rate,
-        clock=not args.no_clock,
-        loop=args.loop,
-        reliable=not args.best_effort,
-        topics=frozenset(args.topics) if args.topics else None,
-    )
+    try:
+        options = _play_options(args)
+    except ValueError as exc:
+        log.error("bag play: %s", exc)
+        return 2
     rclpy.init(args=sys.argv)
     node = rclpy.create_node("rssi_bag_player")
     player = BagPlayer(node, args.bag, options)
@@ -135,3 +143,17 @@ def _play(args: argparse.Namespace) -> int:
         node.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def _play_options(args: argparse.Namespace) -> PlayOptions:
+    """The player's options from the command line (ValueError for impossible values)."""
+    from rssi_ros.bags.player import PlayOptions
+
+    return PlayOptions(
+        rate=args.rate,
+        max_gap_s=args.max_gap,
+        clock=not args.no_clock,
+        loop=args.loop,
+        reliable=not args.best_effort,
+        topics=frozenset(args.topics) if args.topics else None,
+    )

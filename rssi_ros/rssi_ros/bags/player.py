@@ -49,6 +49,38 @@ class PlayOptions:
     reliable: bool = True
     depth: int = DEFAULT_DEPTH
     topics: frozenset[str] | None = None  # None = every topic
+    # Longest wall-clock pause between two messages, seconds; 0 = the recorded timing throughout.
+    # Like ROS 1's `rosbag play --skip-empty`: a bag of held-out frames spread over many minutes
+    # plays in seconds, while /clock and the header stamps keep the recorded times.
+    max_gap_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (self.rate >= 0 and self.max_gap_s >= 0):
+            raise ValueError(f"rate and max_gap_s must be >= 0, got {self.rate} and {self.max_gap_s}")
+
+
+class Pacer:
+    """When each message of a recording is due, in wall seconds after the first (`PlayOptions`)."""
+
+    def __init__(self, rate: float, max_gap_s: float = 0.0) -> None:
+        self.rate, self.max_gap_s = rate, max_gap_s
+        self._first: int | None = None
+        self._prev: int | None = None
+        self.skipped_ns = 0  # recorded time not waited for (gaps longer than max_gap_s)
+
+    def due_s(self, t_ns: int) -> float | None:
+        """Seconds after the first message at which the message recorded at `t_ns` is due; None
+        when the rate is 0 (as fast as possible)."""
+        if self._first is None:
+            self._first = self._prev = t_ns
+        gap_ns = t_ns - self._prev
+        self._prev = t_ns
+        if self.rate <= 0:
+            return None
+        longest_ns = self.max_gap_s * self.rate * NS
+        if self.max_gap_s > 0 and gap_ns > longest_ns:
+            self.skipped_ns += int(gap_ns - longest_ns)
+        return (t_ns - self._first - self.skipped_ns) / NS / self.rate
 
 
 class BagPlayer:
@@ -86,10 +118,15 @@ class BagPlayer:
         messages with it.
         """
         timeout = Duration(nanoseconds=int(ack_timeout_s * NS))
-        for pub in [*self.publishers.values(), self._clock_pub]:
-            if pub is not None and not pub.wait_for_all_acked(timeout):
-                log.warning("%s: not all messages acknowledged within %.1f s", pub.topic_name, ack_timeout_s)
-        self._reader.close()
+        try:
+            if self.node.context.ok():  # after Ctrl-C rclpy has shut the context down: nothing to wait for
+                for pub in [*self.publishers.values(), self._clock_pub]:
+                    if pub is not None and not pub.wait_for_all_acked(timeout):
+                        log.warning(
+                            "%s: not all messages acknowledged within %.1f s", pub.topic_name, ack_timeout_s
+                        )
+        finally:
+            self._reader.close()
 
     def input_topics(self) -> list[str]:
         """The topics a predictor node subscribes to (images, fixes, detections) present in the bag."""
@@ -110,14 +147,13 @@ class BagPlayer:
         counts: Counter[str] = Counter()
         clock_cls = message_class(CLOCK_TYPE)
         while True:
-            first_t: int | None = None
+            pacer = Pacer(self.options.rate, self.options.max_gap_s)
             start_wall = time.monotonic()
             last_clock = -1
             for conn, t, raw in self._reader.messages(connections=self.connections):
-                if first_t is None:
-                    first_t = t
-                if self.options.rate > 0:
-                    delay = start_wall + (t - first_t) / NS / self.options.rate - time.monotonic()
+                due = pacer.due_s(t)
+                if due is not None:
+                    delay = start_wall + due - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)
                 if self._clock_pub is not None and t > last_clock:

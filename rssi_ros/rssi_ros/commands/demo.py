@@ -45,6 +45,8 @@ EXPORT_CHECK_SAMPLES = 32
 NODE_START_TIMEOUT_S = 120.0
 PLAYER_WAIT_SUBSCRIBERS_S = 60.0
 STOP_TIMEOUT_S = 15.0
+# The player may take this much longer than the bag's paced duration (start-up, subscriber match).
+PLAYER_SLACK_S = PLAYER_WAIT_SUBSCRIBERS_S + 60.0
 FASTDDS_PROFILE = CONFIG_DIR / "fastdds_large_images.xml"
 PROFILE_ENV = "FASTRTPS_DEFAULT_PROFILES_FILE"
 
@@ -297,12 +299,11 @@ class Demo:
                 lambda: collector.publisher_count() > 0, NODE_START_TIMEOUT_S, lambda: node.poll() is None
             ):
                 raise DemoError(f"the predictor node did not come up; see {node_log}:\n{_tail(node_log)}")
-            argv = ["bag", "play", str(bag), "--rate", str(r.rate)]
+            argv = ["bag", "play", str(bag), "--rate", str(r.rate), "--max-gap", str(r.max_gap_s)]
             player = _spawn([*argv, "--wait-subscribers", str(PLAYER_WAIT_SUBSCRIBERS_S)], player_log, env)
-            print(f"playing {bag} at {r.rate}x with /clock (log {player_log})")
-            collector.spin_until(
-                lambda: player.poll() is not None, r.frames / max(r.rate, 1e-3) / 10 + 120, lambda: True
-            )
+            seconds = _play_seconds(sorted(stamps), r.rate, r.max_gap_s)
+            print(f"playing {bag} at {r.rate}x with /clock, about {seconds:.0f} s (log {player_log})")
+            collector.spin_until(lambda: player.poll() is not None, seconds + PLAYER_SLACK_S, lambda: True)
             collector.spin_until(
                 lambda: all(s in collector.estimates for s in stamps),
                 r.timeout_s,
@@ -373,6 +374,15 @@ class Demo:
             "model_id": next(iter(received.values())).model_id if received else None,
             "plot": str(plot) if plot else None,
         }
+
+
+def _play_seconds(stamps_ns: list[int], rate: float, max_gap_s: float) -> float:
+    """Wall seconds the player takes for frames with these stamps (its own pacing rule)."""
+    from rssi_ros.bags.player import Pacer
+
+    pacer = Pacer(rate, max_gap_s)
+    due = [pacer.due_s(t) for t in stamps_ns]
+    return float(due[-1] or 0.0) if due else 0.0
 
 
 def _spawn(argv: list[str], log_path: Path, env: dict[str, str]) -> subprocess.Popen:

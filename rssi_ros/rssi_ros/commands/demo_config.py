@@ -37,6 +37,7 @@ class ReplaySettings:
     seed_offset: int = 1000
     storage: str = "mcap"
     rate: float = 1.0
+    max_gap_s: float = 0.5
     timeout_s: float = 120.0
     tolerance_db: float = 1e-4
     node_parameters: dict[str, Any] = field(default_factory=dict)
@@ -58,8 +59,11 @@ class DemoConfig:
             raise ValueError(f"replay.source must be one of {REPLAY_SOURCES}, got {self.replay.source!r}")
         if self.replay.storage not in ("sqlite3", "mcap"):
             raise ValueError(f"replay.storage must be sqlite3 or mcap, got {self.replay.storage!r}")
-        if self.replay.rate < 0 or self.replay.timeout_s <= 0 or self.replay.tolerance_db <= 0:
-            raise ValueError("replay.rate must be >= 0, replay.timeout_s and replay.tolerance_db > 0")
+        r = self.replay
+        if r.rate < 0 or r.max_gap_s < 0 or r.timeout_s <= 0 or r.tolerance_db <= 0:
+            raise ValueError(
+                "replay.rate and replay.max_gap_s must be >= 0, replay.timeout_s and replay.tolerance_db > 0"
+            )
 
     def train_config_path(self) -> Path:
         path = Path(self.train.config)
