@@ -68,4 +68,4 @@ variants synthetic_clear "$RUNS/synth/clear_scene"
 #    noisy to pick an epoch (docs/training.md, "The schedule").
 variants synthetic_drive "$RUNS/synth/train_scene" data.protocol=drive monitor=loss
 
-$PY tools/collect_figures.py "$RUNS"
+$PY tools/collect_figures.py "$RUNS" --plot "$RUNS/figures_synthetic.png"
