@@ -104,3 +104,13 @@ def test_demo_runs_end_to_end_and_the_node_equals_offline_inference(tmp_path):
     changed = _demo(out, "--skip-replay", "--set", "scene.seed=3")
     assert changed.returncode == 0, changed.stdout[-4000:] + changed.stderr[-4000:]
     assert "(same settings)" not in changed.stdout
+
+
+def test_replay_plot_joins_only_frames_close_in_time():
+    from rssi_ros.commands.demo import _runs
+
+    s = 1_000_000_000
+    stamps = [5 * s, 0, s // 10, 60 * s, 2 * s // 10, 61 * s]  # unsorted, three stretches
+    assert _runs(stamps, 2.0) == [[1, 2, 4], [0], [3, 5]]
+    assert _runs(stamps, 100.0) == [[1, 2, 4, 0, 3, 5]]
+    assert _runs([], 2.0) == []

@@ -45,6 +45,12 @@ EXPORT_CHECK_SAMPLES = 32
 NODE_START_TIMEOUT_S = 120.0
 PLAYER_WAIT_SUBSCRIBERS_S = 60.0
 STOP_TIMEOUT_S = 15.0
+# replay.png: frames further apart than this (bag seconds) are not joined by a line.
+PLOT_GAP_S = 2.0
+REPLAY_TITLES = {
+    "test": "the held-out test frames of its training scene",
+    "new_scene": "a scene it never saw",
+}
 # The player may take this much longer than the bag's paced duration (start-up, subscriber match).
 PLAYER_SLACK_S = PLAYER_WAIT_SUBSCRIBERS_S + 60.0
 FASTDDS_PROFILE = CONFIG_DIR / "fastdds_large_images.xml"
@@ -335,7 +341,8 @@ class Demo:
         skipped = {
             k: int(v) for k, v in diagnostics.items() if k.startswith("images.skipped.") and v.isdigit()
         }
-        plot = _plot_replay(samples, stamps, received, self.out / "replay.png", model.name)
+        title = f"predictor node on {REPLAY_TITLES.get(r.source, r.source)} ({model.name})"
+        plot = _plot_replay(samples, stamps, received, self.out / "replay.png", title)
         if not ok:
             log.error(
                 "replay: %d of %d frames answered, largest node-vs-offline difference %.2e dB "
@@ -408,8 +415,20 @@ def _tail(path: Path, lines: int = 30) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.is_file() else ""
 
 
+def _runs(stamps: list[int], gap_s: float) -> list[list[int]]:
+    """Indices of `stamps` (sorted by time) split wherever consecutive frames are > gap_s apart."""
+    order = sorted(range(len(stamps)), key=lambda i: stamps[i])
+    runs: list[list[int]] = []
+    for i in order:
+        if runs and (stamps[i] - stamps[runs[-1][-1]]) / 1e9 <= gap_s:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
+
+
 def _plot_replay(samples, stamps, received, path: Path, title: str) -> Path | None:
-    """True RSSI and the node's RSSI and -PL over bag time, one line per drive."""
+    """True RSSI and the node's RSSI and -PL over bag time, one line per stretch of close frames."""
     if not received:
         return None
     import matplotlib
@@ -419,9 +438,8 @@ def _plot_replay(samples, stamps, received, path: Path, title: str) -> Path | No
 
     t0 = min(stamps)
     fig, ax = plt.subplots(figsize=(10, 4))
-    drives = sorted({s.seq_index for s in samples})
-    for i, drive in enumerate(drives):
-        rows = [(t, s, received.get(t)) for s, t in zip(samples, stamps, strict=True) if s.seq_index == drive]
+    for i, run in enumerate(_runs(stamps, PLOT_GAP_S)):
+        rows = [(stamps[k], samples[k], received.get(stamps[k])) for k in run]
         x = [(t - t0) / 1e9 for t, _, _ in rows]
         label = (lambda name: name) if i == 0 else (lambda name: None)
         ax.plot(x, [s.rssi_db for _, s, _ in rows], color="black", lw=1.5, label=label("true RSSI"))
@@ -443,7 +461,7 @@ def _plot_replay(samples, stamps, received, path: Path, title: str) -> Path | No
         )
     ax.set_xlabel("bag time (s)")
     ax.set_ylabel("dB")
-    ax.set_title(f"predictor node on a replayed scene it never saw ({title})")
+    ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
     fig.tight_layout()
