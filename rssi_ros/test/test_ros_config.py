@@ -83,16 +83,6 @@ def test_whole_numbers_become_floats_only_for_float_parameters():
     assert as_declared_type("not.a.parameter", 3) == 3
 
 
-@pytest.fixture
-def context():
-    import rclpy
-
-    ctx = rclpy.Context()
-    rclpy.init(context=ctx)
-    yield ctx
-    rclpy.try_shutdown(context=ctx)
-
-
 def test_whole_numbers_for_float_parameters_at_start_up_and_at_run_time(context, tmp_path):
     """The node's own path: `-p rx.latitude:=33` and `latitude: 33` in a YAML file are integers to ROS."""
     from rclpy.parameter import Parameter

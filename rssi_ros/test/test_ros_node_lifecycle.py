@@ -14,14 +14,6 @@ import rssi_ros_msgs.msg  # noqa: F401  (a broken venv must fail here, not skip)
 pytestmark = pytest.mark.ros
 
 
-@pytest.fixture
-def context():
-    ctx = rclpy.Context()
-    rclpy.init(context=ctx)
-    yield ctx
-    rclpy.try_shutdown(context=ctx)
-
-
 DIAG_PERIOD_S = 0.1
 TIMEOUT_S = 20.0
 
