@@ -137,6 +137,21 @@ def test_position_only_samples_make_a_bag_of_fixes(tmp_path):
     back = bag_to_samples(tmp_path / "pos")
     assert [s.tx_lat for s in back] == [s.tx_lat for s in samples]
     assert all(s.image is None and s.boxes is None for s in back)
+    # The player waits for subscribers only on the inputs the bag has messages on.
+    import rclpy
+
+    from rssi_ros.bags.player import BagPlayer
+
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    try:
+        node = rclpy.create_node("player_topics", context=ctx)
+        player = BagPlayer(node, tmp_path / "pos")
+        assert player.input_topics() == ["/rx/fix", "/tx/fix"]
+        player.close(ack_timeout_s=0.1)
+        node.destroy_node()
+    finally:
+        rclpy.try_shutdown(context=ctx)
 
 
 def test_tx_flag_can_be_left_to_the_node(tmp_path):

@@ -129,8 +129,9 @@ class BagPlayer:
             self._reader.close()
 
     def input_topics(self) -> list[str]:
-        """The topics a predictor node subscribes to (images, fixes, detections) present in the bag."""
-        return sorted({c.topic for c in self.connections if c.msgtype in INPUT_TYPES})
+        """The topics a predictor node subscribes to (images, fixes, detections) with messages in the
+        bag (a position-only bag declares empty image and detection topics: nothing to wait for)."""
+        return sorted({c.topic for c in self.connections if c.msgtype in INPUT_TYPES and c.msgcount > 0})
 
     def wait_for_subscribers(self, timeout_s: float, topics: list[str] | None = None) -> list[str]:
         """Wait until each of `topics` (default: `input_topics`) has a matched subscriber; the unmatched."""
