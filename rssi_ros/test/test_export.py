@@ -204,3 +204,19 @@ def test_missing_export_extra_is_a_clear_message(tmp_path, monkeypatch, caplog, 
     args = ["evaluate", "--checkpoint", str(ckpt), "--backend", "onnxruntime", "--data", str(tmp_path)]
     assert main(args) == 2
     assert "pip install 'rssi_ros[export]'" in caplog.text and "onnxruntime backend" in caplog.text
+
+
+@pytest.mark.parametrize("module", ["onnx", "onnxruntime"])
+def test_predictor_without_the_export_extra_names_the_install_command(tmp_path, monkeypatch, module):
+    """The node and the benchmarks load models through Predictor: they get the same clear error."""
+    from rssi_ros.inference.dependencies import ExportDependencyError
+    from rssi_ros.inference.predictor import Predictor
+
+    ckpt = _position_checkpoint(tmp_path)
+    onnx_file = tmp_path / "p.onnx"
+    assert main(["export", "--checkpoint", str(ckpt), "--out", str(onnx_file), "--random-only"]) == 0
+    monkeypatch.setitem(sys.modules, module, None)
+    for path, backend in ((ckpt, "onnxruntime"), (onnx_file, "auto")):
+        with pytest.raises(ExportDependencyError, match=r"pip install 'rssi_ros\[export\]'"):
+            Predictor.load(path, backend=backend)
+    assert Predictor.load(ckpt, backend="torch").backend == "torch"  # torch needs neither

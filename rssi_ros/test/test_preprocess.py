@@ -9,7 +9,6 @@ from rssi_ros.data.classes import ClassVocabulary
 from rssi_ros.data.normalisation import MinMaxNormaliser
 from rssi_ros.data.preprocess import (
     PreprocessConfig,
-    box_tensor,
     clamped_distances,
     count_clamped,
     encode_boxes,
@@ -21,6 +20,12 @@ from rssi_ros.physics.geodesy import offset_latlon
 from rssi_ros.physics.labels import LabelDefinition
 
 BS = (33.42035, -111.92915)
+
+
+def _box_tensor(boxes, cfg):
+    """encode_boxes as a tuple: (tensor, mask, tx_in_view, n_used, n_unknown_classes, n_dropped)."""
+    e = encode_boxes(boxes, cfg)
+    return e.tensor, e.mask, e.tx_in_view, e.n_used, e.n_unknown_classes, e.n_dropped
 
 
 def test_normaliser_round_trip_and_range():
@@ -52,7 +57,7 @@ def test_transmitter_takes_slot_zero_and_rest_sorted_by_area():
         _box("car", 0.7, 0.1, tx=True),
         _box("car", 0.2, 0.2),
     ]
-    tensor, mask, in_view, n, unknown, dropped = box_tensor(boxes, cfg)
+    tensor, mask, in_view, n, unknown, dropped = _box_tensor(boxes, cfg)
     n_cls = len(cfg.classes)
     assert in_view and n == 4 and unknown == 0 and dropped == 0
     assert mask.tolist() == [True, True, True, True]
@@ -61,18 +66,18 @@ def test_transmitter_takes_slot_zero_and_rest_sorted_by_area():
     assert tensor[0, n_cls + 4] == 1.0 and tensor[1:, n_cls + 4].sum() == 0.0
     assert tensor[0, n_cls] == pytest.approx(0.7)
     # Input order does not matter.
-    again, *_ = box_tensor(list(reversed(boxes)), cfg)
+    again, *_ = _box_tensor(list(reversed(boxes)), cfg)
     np.testing.assert_array_equal(tensor, again)
 
 
 def test_truncation_padding_and_interference_removed():
     cfg = PreprocessConfig(max_objects=3)
     boxes = [_box("car", 0.1 * i + 0.05, 0.01 * (i + 1)) for i in range(6)]
-    tensor, mask, in_view, n, _, dropped = box_tensor(boxes, cfg)
+    tensor, mask, in_view, n, _, dropped = _box_tensor(boxes, cfg)
     assert not in_view and mask.tolist() == [False, True, True] and n == 2 and dropped == 4
     assert np.all(tensor[0] == 0)
     cfg_ir = PreprocessConfig(max_objects=3, interference_removed=True)
-    tensor, mask, in_view, n, _, _ = box_tensor([*boxes, _box("car", 0.5, 0.2, tx=True)], cfg_ir)
+    tensor, mask, in_view, n, _, _ = _box_tensor([*boxes, _box("car", 0.5, 0.2, tx=True)], cfg_ir)
     assert in_view and mask.tolist() == [True, False, False] and n == 1
     assert np.all(tensor[1:] == 0)
 
@@ -84,7 +89,7 @@ def test_unknown_classes_map_to_other_and_invalid_boxes_are_dropped():
         Box("car", float("nan"), 0.5, 0.1, 0.1),
         Box("car", 0.5, 0.5, 0.0, 0.1),
     ]
-    tensor, _mask, _, n, unknown, dropped = box_tensor(boxes, cfg)
+    tensor, _mask, _, n, unknown, dropped = _box_tensor(boxes, cfg)
     assert n == 1 and unknown == 1 and dropped == 2
     assert tensor[1, cfg.classes.names.index("other")] == 1.0
 
@@ -119,11 +124,6 @@ def test_interference_removed_counts_removed_distractors_apart_from_dropped_boxe
     # Only the invalid box is dropped; the six valid distractors are removed by the protocol.
     assert (ir.n_used, ir.n_dropped, ir.n_removed_distractors) == (1, 1, 6)
     assert ir.mask.tolist() == [True, False, False] and ir.tx_in_view
-    # The six-tuple of box_tensor is the same encoding.
-    legacy = box_tensor(boxes, PreprocessConfig(max_objects=3, interference_removed=True))
-    np.testing.assert_array_equal(legacy[0], ir.tensor)
-    np.testing.assert_array_equal(legacy[1], ir.mask)
-    assert legacy[2:] == (True, 1, 0, 1)
     norm = MinMaxNormaliser((-100.0, -100.0), (100.0, 100.0))
     s = Sample(rx_lat=BS[0], rx_lon=BS[1], tx_lat=BS[0] + 1e-4, tx_lon=BS[1], rssi_db=-60.0, boxes=boxes)
     mi = preprocess(s, PreprocessConfig(image_size=32, max_objects=3, interference_removed=True), norm)

@@ -369,3 +369,12 @@ def test_train_command_says_cuda_is_unavailable_without_a_traceback(tmp_path, ca
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and "CUDA is not available" in errors[0].getMessage()
     assert errors[0].exc_info is None
+
+
+def test_clamped_distances_are_counted_in_the_run_provenance(tmp_path):
+    samples = make_samples(30, seed=8, with_image=False, with_boxes=False)
+    at_mast = [s.with_(tx_lat=s.rx_lat, tx_lon=s.rx_lon + 1e-6) for s in samples[:3]]  # ~0.1 m away
+    cfg = _position_only(tmp_path, "stage1.epochs=1", "stage2.enabled=false")
+    train(cfg, tmp_path / "run", samples=at_mast + samples[3:])
+    best = load_checkpoint(tmp_path / "run" / "checkpoints" / "best.pt")
+    assert best.provenance["data"]["clamped_distance"] == 3

@@ -142,18 +142,6 @@ class BoxEncoding:
     n_removed_distractors: int = 0
 
 
-def box_tensor(
-    boxes: list[Box] | None, config: PreprocessConfig
-) -> tuple[NDArray[np.float32], NDArray[np.bool_], bool, int, int, int]:
-    """Encode boxes to (max_objects, features) plus mask.
-
-    Returns (tensor, mask, tx_in_view, n_used, n_unknown_classes, n_dropped); see `encode_boxes`,
-    which also says how many distractors the interference-removed protocol left out.
-    """
-    e = encode_boxes(boxes, config)
-    return e.tensor, e.mask, e.tx_in_view, e.n_used, e.n_unknown_classes, e.n_dropped
-
-
 def encode_boxes(boxes: list[Box] | None, config: PreprocessConfig) -> BoxEncoding:
     """Encode boxes to (max_objects, features) plus mask, counting every box that is not encoded.
 
@@ -252,8 +240,8 @@ def clamped_distances(samples: Sequence[Sample], label: LabelDefinition) -> NDAr
     """Which samples' path-loss labels use `label.min_distance_m` instead of their distance.
 
     The same distance and the same test as `preprocess` + `targets` (`Targets.clamped`), vectorised
-    so `data stats` and the trainer can count them without preprocessing: a clamped sample's path
-    loss is a constant, so many of them (a transmitter parked at the mast, GPS glitches) would
+    so `data stats` and the trainer (run provenance) count them without preprocessing: a clamped
+    sample's path loss is a constant, so many of them (a transmitter parked at the mast, GPS glitches) would
     quietly teach the shadow-fading head what the distance should have explained.
     """
     if not samples:

@@ -79,20 +79,12 @@ def training_data_settings(meta: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _needs_onnx(args: argparse.Namespace) -> bool:
-    from rssi_ros.inference.predictor import AUTO, ONNX_SUFFIX
-
-    return args.backend == "onnxruntime" or (args.backend == AUTO and args.checkpoint.suffix == ONNX_SUFFIX)
-
-
 def run(args: argparse.Namespace) -> int:
-    from rssi_ros.inference.onnx_export import ExportDependencyError, require_export_dependencies
+    from rssi_ros.inference.dependencies import ExportDependencyError
     from rssi_ros.inference.predictor import Predictor
     from rssi_ros.model.checkpoint import CheckpointError
 
     try:
-        if _needs_onnx(args):
-            require_export_dependencies(what="the onnxruntime backend")
         predictor = Predictor.load(args.checkpoint, backend=args.backend, device=args.device)
     except (CheckpointError, ExportDependencyError, ValueError) as exc:
         log.error("evaluate: %s", exc)

@@ -9,6 +9,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from rssi_ros.inference.dependencies import require_export_dependencies
 from rssi_ros.model.batch import Batch, random_batch
 from rssi_ros.model.networks import RssiModel
 
@@ -99,6 +100,7 @@ class OnnxRuntimeBackend:
     name = ONNXRUNTIME
 
     def __init__(self, model_bytes: bytes, device: str = "cpu", threads: int | None = None) -> None:
+        require_export_dependencies(("onnxruntime",), what="the onnxruntime backend")
         import onnxruntime as ort
 
         options = ort.SessionOptions()

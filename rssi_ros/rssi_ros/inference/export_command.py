@@ -140,14 +140,8 @@ def parity_record(report, tolerance_db: float, data: RealData) -> dict[str, Any]
 
 
 def run(args: argparse.Namespace) -> int:
-    from rssi_ros.inference.onnx_export import (
-        DEFAULT_OPSET,
-        ExportDependencyError,
-        export_checkpoint,
-        require_export_dependencies,
-        with_metadata,
-        write_export,
-    )
+    from rssi_ros.inference.dependencies import ExportDependencyError, require_export_dependencies
+    from rssi_ros.inference.onnx_export import DEFAULT_OPSET, export_checkpoint, with_metadata, write_export
     from rssi_ros.inference.parity import compare, random_batches
     from rssi_ros.inference.predictor import model_id_of
     from rssi_ros.model.checkpoint import CheckpointError, file_sha256, load_checkpoint

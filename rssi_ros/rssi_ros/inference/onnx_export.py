@@ -9,11 +9,9 @@ provenance) is stored as JSON under the `rssi_ros` key of the model's `metadata_
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import warnings
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from rssi_ros import __version__
+from rssi_ros.inference.dependencies import require_export_dependencies
 from rssi_ros.model.batch import Batch, random_batch
 from rssi_ros.model.checkpoint import Checkpoint, CheckpointError, checkpoint_from_dict
 from rssi_ros.model.networks import INPUT_NAMES, OUTPUT_NAMES, RssiModel
@@ -30,28 +29,6 @@ ONNX_FORMAT_TAG = "rssi_ros.onnx"
 DEFAULT_OPSET = 17
 # Batch size of the example inputs used for tracing (any value > 1 keeps the batch axis symbolic).
 TRACE_BATCH = 2
-# The optional packages of export and the onnxruntime backend: setup.py's `export` extra.
-EXPORT_MODULES = ("onnx", "onnxruntime")
-EXPORT_INSTALL_HINT = "pip install 'rssi_ros[export]'"
-
-
-class ExportDependencyError(RuntimeError):
-    """onnx / onnxruntime is not installed (the `export` extra)."""
-
-
-def missing_export_modules(modules: Sequence[str] = EXPORT_MODULES) -> list[str]:
-    """The ones of `modules` that cannot be imported."""
-    return [m for m in modules if importlib.util.find_spec(m) is None]
-
-
-def require_export_dependencies(modules: Sequence[str] = EXPORT_MODULES, what: str = "ONNX export") -> None:
-    """Fail with the install command, not a ModuleNotFoundError traceback, when the extra is missing."""
-    missing = missing_export_modules(modules)
-    if missing:
-        raise ExportDependencyError(
-            f"{what} needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not "
-            f"installed: {EXPORT_INSTALL_HINT}"
-        )
 
 
 class _UsedInputs(nn.Module):
@@ -117,13 +94,13 @@ def export_checkpoint(
     checkpoint: Checkpoint, source_sha256: str | None = None, opset: int = DEFAULT_OPSET
 ) -> tuple[bytes, dict[str, Any]]:
     """The ONNX bytes with embedded metadata, and that metadata (write them with `write_export`)."""
+    require_export_dependencies(("onnx",))
     import onnx
 
     model = checkpoint.build_model("cpu")
     proto = onnx.load_from_string(export_bytes(model, opset))
     meta = onnx_metadata(checkpoint, source_sha256, [i.name for i in proto.graph.input])
-    entry = proto.metadata_props.add()
-    entry.key, entry.value = METADATA_KEY, json.dumps(meta, default=str)
+    _set_metadata(proto, meta)
     proto.producer_name = "rssi_ros"
     proto.producer_version = __version__
     proto.doc_string = f"rssi_ros {checkpoint.model_name}: RSSI = -(PL + SH) in dB"
@@ -140,12 +117,17 @@ def with_metadata(data: bytes, meta: dict[str, Any]) -> bytes:
     import onnx
 
     proto = onnx.load_from_string(data)
+    _set_metadata(proto, meta)
+    return proto.SerializeToString()
+
+
+def _set_metadata(proto: Any, meta: dict[str, Any]) -> None:
+    """Put `meta` under the `rssi_ros` key of the model's metadata_props (replacing an earlier one)."""
     kept = [p for p in proto.metadata_props if p.key != METADATA_KEY]
     del proto.metadata_props[:]
     proto.metadata_props.extend(kept)
     entry = proto.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, json.dumps(meta, default=str)
-    return proto.SerializeToString()
 
 
 def write_export(out: str | Path, data: bytes, meta: dict[str, Any]) -> Path:
@@ -169,6 +151,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 def read_onnx_metadata(data: bytes, source: str = "<memory>") -> tuple[Checkpoint, dict[str, Any]]:
     """The embedded metadata as a weightless `Checkpoint` (configs, normaliser) plus the raw dict."""
+    require_export_dependencies(("onnx",), what="reading an ONNX model")
     import onnx
 
     try:

@@ -100,7 +100,10 @@ class Predictor:
         model_id = model_id_of(ckpt.model_name, sha256=sha)
         meta = ckpt.metadata()
         if backend == ONNXRUNTIME:
+            from rssi_ros.inference.dependencies import require_export_dependencies
             from rssi_ros.inference.onnx_export import export_checkpoint
+
+            require_export_dependencies(what="the onnxruntime backend (a checkpoint is exported in memory)")
 
             runner: Backend = OnnxRuntimeBackend(export_checkpoint(ckpt, source_sha256=sha)[0], device)
         else:

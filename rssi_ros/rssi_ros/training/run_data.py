@@ -65,6 +65,7 @@ def load_run_data(
 ) -> RunData:
     """Read (or take) samples, limit, split, fit the normaliser on train, cache images, preprocess."""
     from rssi_ros.data.cache import open_cache
+    from rssi_ros.data.preprocess import count_clamped
     from rssi_ros.data.splits import make_split
 
     if samples is None:
@@ -105,12 +106,16 @@ def load_run_data(
         "image_cache": getattr(cache, "fingerprint", None),
         "with_image": int(prepared.modalities[:, 1].sum()),
         "with_boxes": int(prepared.modalities[:, 2].sum()),
+        "clamped_distance": count_clamped(used, preprocess.label),
     }
     log.info(
-        "data: %d samples (%d with image, %d with boxes); split %s %s",
+        "data: %d samples (%d with image, %d with boxes, %d closer than %.2f m: path loss clamped); "
+        "split %s %s",
         len(used),
         provenance["with_image"],
         provenance["with_boxes"],
+        provenance["clamped_distance"],
+        preprocess.label.min_distance_m,
         split.protocol,
         split.sizes,
     )
