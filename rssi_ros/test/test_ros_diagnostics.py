@@ -86,18 +86,57 @@ def test_identities_hold_and_expose_a_miscount():
     assert identities(d.snapshot(1.0, pending={"images": 1, "fix_triggers": 1}).as_dict())["images"] == (4, 3)
 
 
+def _answered_fix_trigger(d: DiagnosticsAggregator) -> None:
+    d.received("fix_triggers")
+    d.answered(1.0, "fix_triggers")
+
+
 def test_camera_disabled_is_ok_and_problems_and_internal_errors_raise_the_level():
     d = DiagnosticsAggregator()
     d.snapshot(0.0)
+    _answered_fix_trigger(d)
     snap = d.snapshot(1.0, camera_enabled=False)  # a period without images: expected, not a warning
     assert snap.level == OK and "camera disabled" in snap.message
+    _answered_fix_trigger(d)
     assert d.snapshot(2.0).level == WARN  # with the camera enabled the same period warns
     d.count("internal_errors.image")
+    _answered_fix_trigger(d)
     snap = d.snapshot(3.0, camera_enabled=False)
     assert snap.level == WARN and "1 internal errors" in snap.message
+    _answered_fix_trigger(d)
     assert d.snapshot(4.0, camera_enabled=False).level == OK  # per period
     d.problems["detections"] = "vision_msgs does not import"
     snap = d.snapshot(5.0, camera_enabled=False)
     assert snap.level == ERROR and "vision_msgs does not import" in snap.message
     snap = d.snapshot(6.0, model_loaded=False)
     assert snap.level == ERROR and "checkpoint" in snap.message and "vision_msgs" in snap.message
+
+
+def test_camera_disabled_warns_when_fix_triggers_are_missing_or_mostly_unanswered():
+    """Without a camera the Tx fixes are what is answered: the image rules apply to them, per period."""
+    d = DiagnosticsAggregator()
+    first = d.snapshot(0.0, camera_enabled=False)  # no whole period yet: nothing to judge
+    assert first.level == OK
+    snap = d.snapshot(1.0, camera_enabled=False)
+    assert snap.level == WARN and "camera disabled" in snap.message and "no Tx fixes received" in snap.message
+    for _ in range(4):
+        d.received("fix_triggers")
+    d.answered(1.0, "fix_triggers")
+    d.count("fix_triggers.skipped.no_rx_fix", 3)
+    snap = d.snapshot(2.0, camera_enabled=False)
+    assert snap.level == WARN and "answered 1 of 4 Tx fixes" in snap.message
+    assert snap.as_dict()["rate_hz.fix_triggers"] == "4.00"
+    for _ in range(2):
+        _answered_fix_trigger(d)
+    d.received("fix_triggers")  # half answered is enough
+    snap = d.snapshot(3.0, camera_enabled=False)
+    assert snap.level == OK and "camera disabled" in snap.message
+    # Images and their estimates do not stand in for fix triggers, nor fix triggers for images.
+    for _ in range(2):
+        d.received("images")
+        d.answered(1.0)
+    assert d.snapshot(4.0, camera_enabled=False).level == WARN
+    for _ in range(2):
+        d.received("images")
+        _answered_fix_trigger(d)
+    assert "answered 0 of 2 images" in d.snapshot(5.0).message

@@ -1,12 +1,13 @@
 """The node in-process (real rclpy, no partner process): lifecycle, parameters, diagnostics, the guard.
 
-What the node publishes is heard by a second node in the same context (`Probe`), over DDS.
+What the node publishes is heard by a second node in the same context (`helpers.predictor_graph.Listener`),
+over DDS.
 """
 
 from __future__ import annotations
 
 import pytest
-import rclpy
+from helpers.predictor_graph import Listener
 from rclpy.parameter import Parameter
 
 import rssi_ros_msgs.msg  # noqa: F401  (a broken venv must fail here, not skip)
@@ -18,53 +19,9 @@ DIAG_PERIOD_S = 0.1
 TIMEOUT_S = 20.0
 
 
-class Probe:
-    """A second node beside the predictor: spins both, hears /diagnostics and the estimates."""
-
-    def __init__(self, context, node) -> None:
-        from diagnostic_msgs.msg import DiagnosticArray
-        from rclpy.executors import SingleThreadedExecutor
-
-        from rssi_ros_msgs.msg import RssiEstimate
-
-        self.node = rclpy.create_node("lifecycle_probe", context=context)
-        self.executor = SingleThreadedExecutor(context=context)
-        self.executor.add_node(node)
-        self.executor.add_node(self.node)
-        self.statuses: list = []
-        self.estimates: list = []
-        self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
-        self.node.create_subscription(RssiEstimate, "/rssi_predictor/estimate", self.estimates.append, 10)
-
-    def _on_diagnostics(self, msg) -> None:
-        self.statuses += [s for s in msg.status if s.name.startswith("rssi_predictor:")]
-
-    def spin_until(self, condition, timeout: float = TIMEOUT_S) -> bool:
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not condition():
-            self.executor.spin_once(timeout_sec=0.02)
-        return condition()
-
-    def status(self, where=lambda level, message, values: True):
-        """(level, message, values) of the next published status that satisfies `where`."""
-        seen = len(self.statuses)
-
-        def found():
-            return any(where(*_parsed(s)) for s in self.statuses[seen:])
-
-        assert self.spin_until(found), [_parsed(s)[:2] for s in self.statuses[-3:]]
-        return next(_parsed(s) for s in self.statuses[seen:] if where(*_parsed(s)))
-
-    def close(self) -> None:
-        self.executor.shutdown()
-        self.node.destroy_node()
-
-
-def _parsed(status):
-    level = status.level[0] if isinstance(status.level, bytes) else int(status.level)
-    return level, status.message, {kv.key: kv.value for kv in status.values}
+def _listener(context, node) -> Listener:
+    """The test's node beside the predictor in the same context: spins both, hears what it publishes."""
+    return Listener(context=context, nodes=[node])
 
 
 @pytest.fixture(scope="module")
@@ -97,9 +54,9 @@ def _topics(node) -> set[str]:
 def test_lifecycle_creates_and_removes_subscriptions(context):
     node = _node(context, autostart=False)
     try:
-        assert node.diag.info["lifecycle.state"] == "unconfigured" and not node._subscriptions_
+        assert node.diag.info["lifecycle.state"] == "unconfigured" and not node._inputs.subscriptions
         node.trigger_configure()
-        assert node.diag.info["lifecycle.state"] == "inactive" and not node._subscriptions_
+        assert node.diag.info["lifecycle.state"] == "inactive" and not node._inputs.subscriptions
         node.trigger_activate()
         assert node.diag.info["lifecycle.state"] == "active"
         assert {"/camera/image_raw", "/rx/fix", "/tx/fix", "/detections"} <= _topics(node)
@@ -112,6 +69,8 @@ def test_lifecycle_creates_and_removes_subscriptions(context):
 
 
 def test_autostart_and_compressed_transport_and_no_detector(context):
+    from rssi_ros.ros.inputs import DETECTIONS_SOURCE
+
     node = _node(
         context,
         **{
@@ -120,17 +79,17 @@ def test_autostart_and_compressed_transport_and_no_detector(context):
             "diagnostics.period_s": DIAG_PERIOD_S,
         },
     )
-    probe = Probe(context, node)
+    listener = _listener(context, node)
     try:
         topics = _topics(node)
         assert "/camera/image_raw/compressed" in topics and "/detections" not in topics
         # No checkpoint: the node runs, and what it publishes says so.
-        level, message, values = probe.status()
-        assert level == 2 and "no model loaded" in message and "`checkpoint`" in message
-        assert values["lifecycle.state"] == "active" and values["model.id"] == ""
-        assert values["detections.source"] == "disabled"
+        status = listener.next_status()
+        assert status.level == 2 and "no model loaded" in status.message and "`checkpoint`" in status.message
+        assert status.values["lifecycle.state"] == "active" and status.values["model.id"] == ""
+        assert status.values[DETECTIONS_SOURCE] == "disabled"
     finally:
-        probe.close()
+        listener.close()
         node.destroy_node()
 
 
@@ -138,24 +97,25 @@ def test_missing_vision_msgs_degrades_to_no_detections_and_reports_error(context
     import importlib.util
 
     from rssi_ros.ros import inputs as inputs_module
+    from rssi_ros.ros.inputs import DETECTIONS_SOURCE, VISION_MSGS_UNAVAILABLE
 
     if importlib.util.find_spec("vision_msgs") is not None:  # installed: make it missing for this test
         monkeypatch.setattr(inputs_module, "VISION_MSGS_MODULE", "vision_msgs_not_installed.msg")
     node = _node(context, **{"detections.type": "vision_msgs", "diagnostics.period_s": DIAG_PERIOD_S})
-    probe = Probe(context, node)
+    listener = _listener(context, node)
     try:
         assert node.diag.info["lifecycle.state"] == "active"  # activation did not fail
         assert "/detections" not in _topics(node) and {"/camera/image_raw", "/tx/fix"} <= _topics(node)
         assert not node.policy.detections_enabled  # images never wait for detections that cannot come
-        level, message, values = probe.status()
+        status = listener.next_status()
         assert (
-            level == 2
-            and "vision_msgs does not import" in message
-            and "running without detections" in message
+            status.level == 2
+            and "vision_msgs does not import" in status.message
+            and "running without detections" in status.message
         )
-        assert values["detections.source"].startswith("unavailable")
+        assert status.values[DETECTIONS_SOURCE] == VISION_MSGS_UNAVAILABLE
     finally:
-        probe.close()
+        listener.close()
         node.destroy_node()
 
 
@@ -163,15 +123,15 @@ def test_timers_run_on_the_steady_clock_with_sim_time_and_no_clock(context):
     from rclpy.clock import ClockType
 
     node = _node(context, use_sim_time=True, **{"diagnostics.period_s": DIAG_PERIOD_S})
-    probe = Probe(context, node)
+    listener = _listener(context, node)
     try:
         assert node.get_clock().clock_type == ClockType.ROS_TIME
         assert node._diag_timer.clock.clock_type == ClockType.STEADY_TIME
         assert node._wait_timer.clock.clock_type == ClockType.STEADY_TIME
-        probe.status()  # nobody publishes /clock: a ROS-time timer would never fire
-        probe.status()
+        listener.next_status()  # nobody publishes /clock: a ROS-time timer would never fire
+        listener.next_status()
     finally:
-        probe.close()
+        listener.close()
         node.destroy_node()
 
 
@@ -186,13 +146,13 @@ def test_fixed_receiver_has_no_rx_subscription_and_needs_a_position(context):
     finally:
         node.destroy_node()
     node = _node(context, **{"rx.fixed": True, "diagnostics.period_s": DIAG_PERIOD_S})  # 0/0: forgotten
-    probe = Probe(context, node)
+    listener = _listener(context, node)
     try:
         assert node.diag.info["lifecycle.state"] == "unconfigured" and not _topics(node)
-        level, message, _ = probe.status()
-        assert level == 2 and "set rx.latitude/rx.longitude" in message
+        status = listener.next_status()
+        assert status.level == 2 and "set rx.latitude/rx.longitude" in status.message
     finally:
-        probe.close()
+        listener.close()
         node.destroy_node()
 
 
@@ -260,24 +220,18 @@ def test_descriptors_are_visible_to_clients(context):
 
 def test_one_request_over_the_parameter_service_is_judged_as_a_whole(context, tmp_path):
     """`ros2 param set/load` and parameter clients use ~/set_parameters, which rclpy splits per parameter."""
-    from rclpy.parameter_client import AsyncParameterClient
-
     cam = tmp_path / "camera.yaml"
     cam.write_text(
         "width: 960\nheight: 540\nfx: 480.0\nfy: 480.0\ncx: 480.0\ncy: 270.0\nlat: 33.42\nlon: -111.93\n"
         "height_m: 3.0\nheading_deg: 90.0\npitch_deg: 6.0\n"
     )
     node = _node(context)
-    probe = Probe(context, node)
-    client = AsyncParameterClient(probe.node, "rssi_predictor")
+    listener = _listener(context, node)
 
     def request(*params):
-        future = client.set_parameters(list(params))
-        assert probe.spin_until(future.done), "set_parameters timed out"
-        return future.result().results
+        return listener.set_parameters("rssi_predictor", params, TIMEOUT_S)
 
     try:
-        assert client.wait_for_services(timeout_sec=TIMEOUT_S)
         results = request(Parameter("tx_selection.mode", value="projection"))
         assert not results[0].successful and "camera_yaml" in results[0].reason
         results = request(
@@ -290,7 +244,7 @@ def test_one_request_over_the_parameter_service_is_judged_as_a_whole(context, tm
         results = request(Parameter("sync.max_wait_s", value=1))  # a whole number for a float
         assert results[0].successful and node.policy.config.max_wait_s == 1.0
     finally:
-        probe.close()
+        listener.close()
         node.destroy_node()
 
 
@@ -309,12 +263,12 @@ def test_unexpected_exceptions_are_counted_logged_once_and_the_node_carries_on(c
         good = node_module.check_fix
         monkeypatch.setattr(node_module, "check_fix", broken)
         for _ in range(2):
-            node._rx_sub.callback(_fix(time.time_ns(), 33.42, -111.93, "rx_gps"))  # what the executor calls
+            node._inputs.rx.callback(_fix(time.time_ns(), 33.42, -111.93, "rx_gps"))  # as the executor does
         c = node.counters()
         assert c["rx_fix.received"] == 2 and c["rx_fix.rejected.internal_error"] == 2
         assert c["internal_errors.rx_fix"] == 2
         monkeypatch.setattr(node_module, "check_fix", good)
-        node._rx_sub.callback(_fix(time.time_ns(), 33.42, -111.93, "rx_gps"))
+        node._inputs.rx.callback(_fix(time.time_ns(), 33.42, -111.93, "rx_gps"))
         assert node.counters()["rx_fix.accepted"] == 1  # still working
 
         monkeypatch.setattr(node, "_stamp_problem", broken)  # an image fails half-way
@@ -334,8 +288,8 @@ def test_unexpected_exceptions_are_counted_logged_once_and_the_node_carries_on(c
         assert "a bug nobody anticipated" in log
         # Throttled warnings and errors alternate without rclpy's "severity cannot be changed" error.
         for key in ("k1", "k2", "k3"):
-            node._log_throttled(key, f"warning {key}")
-            node._log_throttled(key + ".e", f"error {key}", error=True)
+            node._throttled.log(key, f"warning {key}")
+            node._throttled.log(key + ".e", f"error {key}", error=True)
         log = capfd.readouterr().err
         assert "warning k3" in log and "error k3" in log
     finally:
@@ -353,7 +307,7 @@ def _raw_image() -> bytes:
     return serialize_message(msg)
 
 
-def test_without_camera_diagnostics_are_ok_and_estimates_use_the_camera_frame(context, checkpoint):
+def test_without_camera_fix_triggers_are_judged_and_estimates_use_the_camera_frame(context, checkpoint):
     import time
 
     node = _node(
@@ -361,25 +315,118 @@ def test_without_camera_diagnostics_are_ok_and_estimates_use_the_camera_frame(co
         checkpoint=checkpoint,
         **{"camera.enabled": False, "detections.enabled": False, "diagnostics.period_s": DIAG_PERIOD_S},
     )
-    probe = Probe(context, node)
+    listener = _listener(context, node)
     try:
-        level, message, values = probe.status()
-        assert level == 0 and "camera disabled" in message, message
+        # No Tx fix in a period: nothing was answered, which is not OK even without a camera.
+        status = listener.next_status(lambda level, message, v: level == 1)
+        assert "camera disabled" in status.message and "no Tx fixes received" in status.message
         stamp = time.time_ns()
-        node._rx_sub.callback(_fix(stamp, 33.42035, -111.92915, "rx_gps"))
+        node._inputs.rx.callback(_fix(stamp, 33.42035, -111.92915, "rx_gps"))
         tx = next(s for s in node.subscriptions if s.topic_name == "/tx/fix")
         tx.callback(_fix(stamp, 33.42045, -111.92880, "tx_gps"))
-        assert probe.spin_until(lambda: len(probe.estimates) == 1)
+        # The period of the answered fix (no spin between fix and answer: one period holds both).
+        status = listener.next_status(lambda level, message, v: v.get("fix_triggers.answered") == "1")
+        assert status.level == 0 and "camera disabled" in status.message, status.message
+        assert listener.spin_until(lambda: len(listener.all_estimates) == 1, TIMEOUT_S)
         # Not the GPS's frame: the `frame_id` parameter, else the last camera frame (none here).
-        assert probe.estimates[0].header.frame_id == "" and probe.estimates[0].modalities == 1
+        assert listener.all_estimates[0].header.frame_id == "" and listener.all_estimates[0].modalities == 1
         assert node.set_parameters([Parameter("frame_id", value="base_link")])[0].successful
         tx.callback(_fix(stamp + 10**8, 33.42045, -111.92880, "tx_gps"))
-        node._rx_sub.callback(_fix(stamp + 10**8, 33.42035, -111.92915, "rx_gps"))
-        assert probe.spin_until(lambda: len(probe.estimates) == 2)
-        assert probe.estimates[1].header.frame_id == "base_link"
-        _, _, values = probe.status(lambda level, message, v: v.get("fix_triggers.answered") == "2")
+        node._inputs.rx.callback(_fix(stamp + 10**8, 33.42035, -111.92915, "rx_gps"))
+        assert listener.spin_until(lambda: len(listener.all_estimates) == 2, TIMEOUT_S)
+        assert listener.all_estimates[1].header.frame_id == "base_link"
+        values = listener.next_status(lambda level, message, v: v.get("fix_triggers.answered") == "2").values
         assert values["fix_triggers.received"] == "2" and values["fix_triggers.pending"] == "0"
         assert values.get("images.received", "0") == "0"  # fix triggers are not images
     finally:
-        probe.close()
+        listener.close()
+        node.destroy_node()
+
+
+def test_an_exception_in_a_parameter_set_fails_the_set_and_the_node_carries_on(context, monkeypatch):
+    """A bug while setting parameters (service handler, whole call, validating callback, apply) must
+    not escape into the executor: the set fails with the reason, counted, and the node keeps running."""
+    from rclpy.exceptions import ParameterNotDeclaredException
+
+    from rssi_ros.ros import node as node_module
+    from rssi_ros.ros import parameters as parameters_module
+
+    node = _node(context, **{"diagnostics.period_s": DIAG_PERIOD_S})
+    listener = _listener(context, node)
+
+    def broken(*args, **kwargs):
+        raise KeyError("a bug nobody anticipated")
+
+    def request(*params):
+        return listener.set_parameters("rssi_predictor", params, TIMEOUT_S)
+
+    try:
+        running = node.policy.config.max_wait_s
+        # The apply at the end of a call fails after rclpy has set the value: reported, old config runs.
+        monkeypatch.setattr(node_module, "TxSelector", broken)
+        (result,) = request(Parameter("sync.max_wait_s", value=0.3))  # spin_once would have raised
+        assert not result.successful and "not applied" in result.reason and "KeyError" in result.reason
+        assert node.policy.config.max_wait_s == running and node.get_parameter("sync.max_wait_s").value == 0.3
+        status = listener.next_status(lambda level, message, v: "not applied" in message)
+        assert status.level == 2 and "KeyError" in status.message
+        (result,) = node.set_parameters([Parameter("sync.max_wait_s", value=0.4)])  # in-process, same
+        assert not result.successful and "KeyError" in result.reason
+        # An atomic set applies inside the validating callback: refused, so not set either.
+        result = node.set_parameters_atomically([Parameter("sync.max_wait_s", value=0.5)])
+        assert not result.successful and "KeyError" in result.reason
+        assert node.get_parameter("sync.max_wait_s").value == 0.4
+        monkeypatch.undo()
+        # The validating callback itself fails: refused with the reason, the value is not set.
+        monkeypatch.setattr(node_module, "_configuration", broken)
+        (result,) = request(Parameter("sync.max_wait_s", value=0.6))
+        assert not result.successful and "internal error" in result.reason
+        assert node.get_parameter("sync.max_wait_s").value == 0.4
+        monkeypatch.undo()
+        # The whole call fails before any parameter is set: every parameter of the request fails.
+        monkeypatch.setattr(parameters_module, "acceptable", broken)
+        results = request(Parameter("sync.max_wait_s", value=0.7), Parameter("frame_id", value="x"))
+        assert [r.successful for r in results] == [False, False] and "KeyError" in results[1].reason
+        results = node.set_parameters([Parameter("sync.max_wait_s", value=0.7)])
+        assert not results[0].successful and "KeyError" in results[0].reason
+        monkeypatch.undo()
+        assert node.counters()["internal_errors.set_parameters"] == 6
+        with pytest.raises(ParameterNotDeclaredException):  # rclpy's contract, not a bug
+            node.set_parameters([Parameter("not.declared", value=1)])
+        assert node.counters()["internal_errors.set_parameters"] == 6
+        # Still up: the next set applies and the problem is gone from /diagnostics.
+        (result,) = request(Parameter("sync.max_wait_s", value=0.8))
+        assert result.successful and node.policy.config.max_wait_s == 0.8
+        assert "not applied" not in listener.next_status().message
+    finally:
+        listener.close()
+        node.destroy_node()
+
+
+def test_a_model_is_loaded_once_per_call_also_when_it_fails(context, checkpoint, tmp_path, monkeypatch):
+    """Each model parameter of one call judges the same combination: one load (seconds) serves them all."""
+    from rssi_ros.inference.predictor import Predictor
+
+    loads: list[object] = []
+    real_load = Predictor.load
+
+    def counting_load(*args, **kwargs):
+        loads.append(args[0])
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(Predictor, "load", counting_load)
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"not a checkpoint")
+    node = _node(context)
+    try:
+        model = [Parameter("backend", value="auto"), Parameter("device", value="cpu")]
+        results = node.set_parameters([Parameter("checkpoint", value=str(corrupt)), *model])
+        assert not any(r.successful for r in results)
+        assert "cannot load model" in results[0].reason and len({r.reason for r in results}) == 1
+        assert len(loads) == 1 and node.predictor is None
+        node.set_parameters([Parameter("checkpoint", value=str(corrupt))])  # a new call loads afresh
+        assert len(loads) == 2
+        results = node.set_parameters([Parameter("checkpoint", value=checkpoint), *model])
+        assert all(r.successful for r in results), [r.reason for r in results]
+        assert len(loads) == 3 and node.predictor is not None  # the staged model is the one installed
+    finally:
         node.destroy_node()

@@ -94,9 +94,43 @@ def test_guard_survives_a_failing_logger(caplog):
     assert "internal error in the timer callback, not logged" in caplog.text
 
 
+def test_guard_attempt_answers_with_the_fallback_and_lets_the_callers_mistakes_through():
+    guard, diag, logger = _guard()
+    assert guard.attempt("set_parameters", lambda: "set", lambda exc: "failed") == "set"
+    answer = guard.attempt("set_parameters", lambda: {}["missing"], lambda exc: f"failed: {exc!r}")
+    assert answer == "failed: KeyError('missing')" and diag.counters["internal_errors.set_parameters"] == 1
+    assert any("Traceback" in text for _, text in logger.lines)
+
+    def callers_mistake() -> str:
+        raise LookupError("not declared")
+
+    with pytest.raises(LookupError):
+        guard.attempt("set_parameters", callers_mistake, lambda exc: "failed", passes=(LookupError,))
+    assert diag.counters["internal_errors.set_parameters"] == 1
+
+
+def test_whole_call_reports_set_but_not_applied_parameters_as_failed():
+    call = WholeCall(lambda deferred: "parameters set but not applied: a bug" if deferred else None)
+
+    def set_one(p: Parameter) -> SetParametersResult:
+        call.defer()
+        return SetParametersResult(successful=acceptable(p), reason="" if acceptable(p) else "read-only")
+
+    params = [Parameter("sync.max_wait_s", value=0.5), Parameter("qos.image.depth", value=5)]
+    results = call.run(params, set_one)
+    assert [(r.successful, r.reason) for r in results] == [
+        (False, "parameters set but not applied: a bug"),
+        (False, "read-only"),  # refused on its own: its own reason stays
+    ]
+
+
 def test_whole_call_judges_acceptable_values_together_and_applies_once():
     ends: list[bool] = []
-    call = WholeCall(ends.append)
+
+    def on_end(deferred: bool) -> None:
+        ends.append(deferred)
+
+    call = WholeCall(on_end)
     seen: list[dict] = []
 
     def set_one(p: Parameter) -> SetParametersResult:
@@ -146,7 +180,7 @@ def test_large_image_hint_only_for_raw_images_over_fast_dds():
     assert large_image_hint(True, {"RMW_IMPLEMENTATION": "rmw_cyclonedds_cpp"}) is None
 
 
-def test_model_loader_errors_are_text_and_staging_is_per_model_key(tmp_path):
+def test_model_loader_errors_are_text_and_staging_is_per_model_key(tmp_path, monkeypatch):
     logger = Logger()
     loader = ModelLoader(0, logger)
     values = {"checkpoint": "", "backend": "auto", "device": "cpu"}
@@ -155,11 +189,22 @@ def test_model_loader_errors_are_text_and_staging_is_per_model_key(tmp_path):
     predictor, error = loader.load(missing)
     assert predictor is None and error.startswith("cannot load model")
     default = object()
-    loader.stage(values, None)  # "no model" can be staged too
+    loads: list[dict] = []
+    real_load = loader.load
+    monkeypatch.setattr(loader, "load", lambda v: (loads.append(v), real_load(v))[1])
+    assert loader.load_once(values, stage=True) == (None, "")  # "no model" can be staged too
     assert loader.staged(values, default) is None
     assert loader.staged({**values, "device": "cuda"}, default) is default
+    # A failure is staged as well: the same key answers the same error without loading again,
+    # but it is no model to install.
+    assert loader.load_once(missing, stage=True) == (None, error)
+    assert loader.load_once(missing, stage=True) == (None, error) and len(loads) == 2
+    assert loader.staged(missing, default) is default
     loader.unstage()
-    assert loader.staged(values, default) is default
+    assert loader.staged(missing, default) is default
+    loader.load_once(missing, stage=False)
+    loader.load_once(missing, stage=False)  # outside a call nothing is kept
+    assert len(loads) == 4
 
 
 @pytest.mark.parametrize("name", ["sync.max_wait_s", "qos.image.depth", "not.declared"])

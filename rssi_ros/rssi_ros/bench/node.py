@@ -269,9 +269,7 @@ def _run_backend(backend: str, model: Path, frames: list, args: argparse.Namespa
         "load_average_1min_after": os.getloadavg()[0],
         "window_s": window,
         "node_counters": {
-            k: int(v)
-            for k, v in diag.items()
-            if k.startswith(("images.", "tx_fix.", "detections.")) and v.isdecimal()  # not names
+            k: int(v) for k, v in diag.items() if k.startswith(("images.", "tx_fix.", "detections."))
         },
         "node_log": str(log_path),
     }

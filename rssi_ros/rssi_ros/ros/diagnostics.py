@@ -10,6 +10,9 @@ since start, so a monitor (or a test) can check that they add up (`identities`):
 `internal_errors.<callback>` counts exceptions the node did not anticipate (bugs); the message
 being handled is then counted under the `internal_error` reason, so the identities still hold.
 Rates are per reporting period; latency percentiles cover the last `latency_window` estimates.
+The level judges the period too: without a camera (`camera_enabled` false) the Tx fixes that
+trigger estimates (`fix_triggers`) stand in for images, so a period in which none arrived, or
+fewer than half were answered, warns just as it would for images.
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ import numpy as np
 # diagnostic_msgs/DiagnosticStatus levels (as numbers so this module needs no ROS).
 OK, WARN, ERROR = 0, 1, 2
 DEFAULT_LATENCY_WINDOW = 1000
-STREAMS = ("images", "rx_fix", "tx_fix", "detections", "estimates")
+STREAMS = ("images", "fix_triggers", "rx_fix", "tx_fix", "detections", "estimates")
 # Streams whose messages are answered (estimate or skip) and may wait in the sync policy meanwhile.
 ANSWERED_STREAMS = ("images", "fix_triggers")
 # Streams whose messages are accepted or rejected on arrival.
 ACCEPTED_STREAMS = ("rx_fix", "tx_fix", "detections")
 INTERNAL_ERRORS = "internal_errors"
+# How the status message names what an answered stream receives.
+STREAM_WORDS = {"images": "images", "fix_triggers": "Tx fixes"}
 
 
 @dataclass
@@ -86,6 +91,7 @@ class DiagnosticsAggregator:
         """An estimate published for a message of `stream` (images, or fix_triggers without camera)."""
         self.count(f"{stream}.answered")
         self._period["estimates"] += 1
+        self._period[f"{stream}.answered"] += 1  # judged against the stream's received, per period
         self._latency.append(latency_ms)
 
     def total(self, prefix: str) -> int:
@@ -102,7 +108,9 @@ class DiagnosticsAggregator:
         elapsed = None if self._period_start is None else now - self._period_start
         rates = {s: (self._period[s] / elapsed if elapsed else 0.0) for s in STREAMS}
         p50, p99, worst = percentiles(self._latency)
-        images, answered = self._period["images"], self._period["estimates"]
+        # Without a camera the Tx fixes that trigger estimates are what must be answered.
+        stream = "images" if camera_enabled else "fix_triggers"
+        received, answered = self._period[stream], self._period[f"{stream}.answered"]
         internal = self._period[INTERNAL_ERRORS]
         self._period.clear()
         self._period_start = now
@@ -118,17 +126,10 @@ class DiagnosticsAggregator:
             level, message = ERROR, "; ".join(errors)
         elif internal:
             level, message = WARN, f"{internal} internal errors in this period (a bug: see the log)"
-        elif not camera_enabled:
-            level, message = (
-                OK,
-                f"camera disabled (camera.enabled false): Tx fixes trigger estimates; {throughput}",
-            )
-        elif elapsed and images == 0:
-            level, message = WARN, "no images received"
-        elif images and answered < images / 2:
-            level, message = WARN, f"answered {answered} of {images} images (see images.skipped.*)"
         else:
-            level, message = OK, throughput
+            level, message = _throughput_level(stream, bool(elapsed), received, answered, throughput)
+            if not camera_enabled:
+                message = f"camera disabled (camera.enabled false): Tx fixes trigger estimates; {message}"
 
         pending = pending or {}
         values = [(k, v) for k, v in sorted(self.info.items())]
@@ -138,6 +139,18 @@ class DiagnosticsAggregator:
         values += [(f"{s}.pending", str(int(pending.get(s, 0)))) for s in ANSWERED_STREAMS]
         values += [(k, str(v)) for k, v in sorted(self.counters.items())]
         return DiagnosticsSnapshot(level, message, values)
+
+
+def _throughput_level(
+    stream: str, whole_period: bool, received: int, answered: int, throughput: str
+) -> tuple[int, str]:
+    """WARN when a whole period brought nothing of `stream`, or fewer than half of it was answered."""
+    what = STREAM_WORDS[stream]
+    if whole_period and received == 0:
+        return WARN, f"no {what} received"
+    if received and answered < received / 2:
+        return WARN, f"answered {answered} of {received} {what} (see {stream}.skipped.*)"
+    return OK, throughput
 
 
 def identities(values: Mapping[str, str]) -> dict[str, tuple[int, int]]:

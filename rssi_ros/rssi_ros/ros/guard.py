@@ -6,6 +6,7 @@ exception type, then throttled), counted as `internal_errors.<callback>`, and th
 handled, if it was counted as received (`receive`) but not yet accounted for (`settle`), is
 counted as skipped (answered streams) or rejected (accepted streams) with reason
 `internal_error`, so the counter identities of `diagnostics` still hold and the node carries on.
+`attempt` does the same for a callback that must answer (a parameter set), with a fallback answer.
 No rclpy: the logger is anything with `error`.
 """
 
@@ -14,11 +15,13 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from rssi_ros.ros import reasons
 from rssi_ros.ros.diagnostics import ANSWERED_STREAMS, INTERNAL_ERRORS, DiagnosticsAggregator
 from rssi_ros.ros.throttled_log import ThrottledLog
+
+T = TypeVar("T")
 
 
 class CallbackGuard:
@@ -50,6 +53,28 @@ class CallbackGuard:
 
         guarded.__name__ = f"guarded_{where}"
         return guarded
+
+    def attempt(
+        self,
+        where: str,
+        action: Callable[[], T],
+        fallback: Callable[[Exception], T],
+        passes: tuple[type[Exception], ...] = (),
+    ) -> T:
+        """`action()`; if it raises, the exception is an internal error and `fallback(exc)` answers.
+
+        For callbacks that owe their caller a value (a parameter set owes SetParametersResults):
+        `wrap` would return None, which rclpy turns into an exception of its own. Exceptions of
+        `passes` are the caller's mistake by contract (rclpy's ParameterNotDeclaredException), not
+        bugs: they reach the caller unchanged.
+        """
+        try:
+            return action()
+        except passes:
+            raise
+        except Exception as exc:
+            self.internal_error(where, exc)
+            return fallback(exc)
 
     def receive(self, stream: str) -> None:
         """A message of `stream` arrived: counted as received, to be accounted for by `settle`."""

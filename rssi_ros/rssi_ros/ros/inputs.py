@@ -42,8 +42,14 @@ class DetectionInput:
     vision: bool  # vision_msgs/Detection2DArray (else rssi_ros_msgs/DetectionArray)
 
 
+# The diagnostics info key naming the detections input, outside the `detections.*` counters (which
+# monitors sum), and its value when vision_msgs is asked for but does not import.
+DETECTIONS_SOURCE = "input.detections_source"
+VISION_MSGS_UNAVAILABLE = "unavailable (vision_msgs does not import)"
+
+
 def choose_detections(enabled: bool, kind: str) -> tuple[DetectionInput | None, str, str | None]:
-    """(the detections input or None, `detections.source` for diagnostics, the problem or None).
+    """(the detections input or None, `DETECTIONS_SOURCE` for diagnostics, the problem or None).
 
     Without vision_msgs the node runs without detections (estimates from position and image);
     the problem is for the node to log as an ERROR and report in /diagnostics until reconfigured.
@@ -61,7 +67,7 @@ def choose_detections(enabled: bool, kind: str) -> tuple[DetectionInput | None, 
             f"{exc}): running without detections; install ros-<distro>-vision-msgs or set "
             "detections.type rssi_ros_msgs"
         )
-        return None, "unavailable (vision_msgs does not import)", problem
+        return None, VISION_MSGS_UNAVAILABLE, problem
     chosen = DetectionInput(msg_type, "vision_msgs/Detection2DArray", vision=True)
     return chosen, chosen.label, None
 

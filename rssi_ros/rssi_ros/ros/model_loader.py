@@ -4,7 +4,9 @@
 text, never an exception: at configure the node then runs without a model, at a run-time change
 it keeps the old one. Within one parameter call (`parameters.WholeCall`) a model loaded while
 judging one parameter is staged, so the call's other model parameters and the final apply reuse
-it instead of loading it again. No rclpy: the logger is anything with `info`.
+it instead of loading it again; a load that failed is staged too, so the call's other model
+parameters are refused with the same error at once instead of failing again after seconds of
+loading. No rclpy: the logger is anything with `info`.
 """
 
 from __future__ import annotations
@@ -34,12 +36,13 @@ def apply_threads(n: int) -> None:
 
 
 class ModelLoader:
-    """Loads predictors from parameter values; stages one per parameter call (`stage`, `staged`)."""
+    """Loads predictors from parameter values; stages one outcome per parameter call (`load_once`)."""
 
     def __init__(self, threads: int, logger: Any) -> None:
         self._threads = threads  # the read-only `threads` parameter
         self._logger = logger
-        self._staged: tuple[tuple[Any, ...], Any] | None = None
+        # (model key, predictor or None, error text) of the current parameter call.
+        self._staged: tuple[tuple[Any, ...], Any, str] | None = None
 
     def load(self, values: dict[str, Any]) -> tuple[Any, str]:
         """(predictor or None, error text). An empty checkpoint is no model, not an error."""
@@ -66,15 +69,22 @@ class ModelLoader:
         )
         return predictor, ""
 
+    def load_once(self, values: dict[str, Any], stage: bool) -> tuple[Any, str]:
+        """`load`, unless the outcome for the model parameters of `values` is staged; staged if `stage`."""
+        key = model_key(values)
+        if self._staged is not None and self._staged[0] == key:
+            return self._staged[1], self._staged[2]
+        predictor, error = self.load(values)
+        if stage:
+            self._staged = (key, predictor, error)
+        return predictor, error
+
     def staged(self, values: dict[str, Any], default: Any) -> Any:
-        """The staged predictor if it was loaded for the model parameters of `values`, else `default`."""
-        if self._staged is not None and self._staged[0] == model_key(values):
+        """The staged predictor if it loaded for the model parameters of `values`, else `default`."""
+        if self._staged is not None and self._staged[0] == model_key(values) and not self._staged[2]:
             return self._staged[1]
         return default
 
-    def stage(self, values: dict[str, Any], predictor: Any) -> None:
-        """Keep `predictor` (None: no model) as the model of `values` until `unstage`."""
-        self._staged = (model_key(values), predictor)
-
     def unstage(self) -> None:
+        """The call ended: the next one loads afresh (the file may have changed meanwhile)."""
         self._staged = None

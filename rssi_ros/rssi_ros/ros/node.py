@@ -36,6 +36,7 @@ from typing import Any
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import Clock, ClockType
+from rclpy.exceptions import ParameterNotDeclaredException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_system_default
@@ -52,7 +53,14 @@ from rssi_ros.ros.fix_validation import Fix, check_fix, stamp_ns
 from rssi_ros.ros.frame_processor import FrameProcessor
 from rssi_ros.ros.guard import CallbackGuard
 from rssi_ros.ros.image_conversion import compressed_to_rgb, image_to_rgb
-from rssi_ros.ros.inputs import RX_TOPIC, Handlers, Inputs, choose_detections, large_image_hint
+from rssi_ros.ros.inputs import (
+    DETECTIONS_SOURCE,
+    RX_TOPIC,
+    Handlers,
+    Inputs,
+    choose_detections,
+    large_image_hint,
+)
 from rssi_ros.ros.messages import diagnostics_msg, estimate_msg, rgb_image_msg
 from rssi_ros.ros.model_loader import MODEL_PARAMETERS, ModelLoader
 from rssi_ros.ros.qos import profile
@@ -68,7 +76,6 @@ SIM_TIME_HINT = " (replaying a bag? start the node with use_sim_time:=true and p
 # Polling period of images waiting for their inputs, as a fraction of sync.max_wait_s.
 WAIT_POLL_FRACTION = 0.25
 MIN_WAIT_POLL_S = 0.002
-_NOT_STAGED = object()
 
 
 @dataclass
@@ -125,8 +132,8 @@ class PredictorNode(LifecycleNode):
         self._state = "unconfigured"
         self.diag.info["lifecycle.state"] = self._state
         self.add_pre_set_parameters_callback(parameters.coerce)
-        self.add_on_set_parameters_callback(self._on_set_parameters)
-        parameters.route_service(self, self._whole_call)
+        self.add_on_set_parameters_callback(self._guarded_on_set_parameters)
+        parameters.route_service(self, self._whole_call, self._guard)
         self._diag_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, qos_profile_system_default)
         self._diag_timer = self.create_timer(
             float(self._p("diagnostics.period_s")),
@@ -138,16 +145,6 @@ class PredictorNode(LifecycleNode):
             if self._state == "inactive":
                 self.trigger_activate()
 
-    @property
-    def _subscriptions_(self) -> list[Any]:
-        """The subscriptions but rx/fix (`inputs.Inputs`)."""
-        return self._inputs.subscriptions
-
-    @property
-    def _rx_sub(self) -> Any:
-        """The rx/fix subscription, or None while the receiver is fixed (`inputs.Inputs`)."""
-        return self._inputs.rx
-
     # -- parameters -----------------------------------------------------------------------------
     def _p(self, name: str) -> Any:
         return self.get_parameter(name).value
@@ -158,18 +155,44 @@ class PredictorNode(LifecycleNode):
         return values
 
     def set_parameters(self, parameter_list: list[Parameter]) -> list[SetParametersResult]:
-        """rclpy's non-atomic set, but the parameters of one call are judged together (`WholeCall`)."""
+        """rclpy's non-atomic set, but the parameters of one call are judged together (`WholeCall`).
+
+        Guarded: an unexpected exception fails the call's parameters with the reason (counted as
+        `internal_errors.set_parameters`); an undeclared parameter still raises, as rclpy's does.
+        """
         base = super().set_parameters
-        return self._whole_call.run(parameter_list, lambda p: base([p])[0])
+        return self._guard.attempt(
+            parameters.SET_PARAMETERS,
+            lambda: self._whole_call.run(parameter_list, lambda p: base([p])[0]),
+            lambda exc: [parameters.failed(parameters.internal_failure(exc)) for _ in parameter_list],
+            passes=(ParameterNotDeclaredException,),
+        )
 
-    def _end_of_call(self, deferred: bool) -> None:
-        """The end of a `WholeCall`: apply what its parameters changed, once; forget its staged model."""
-        if deferred:
-            self._apply_current()
-        self._models.unstage()
+    def _end_of_call(self, deferred: bool) -> str | None:
+        """The end of a `WholeCall`: apply what its parameters changed, once; forget its staged model.
 
-    def _apply_current(self) -> None:
-        """Apply the current parameter values (the end of a whole call).
+        Returns why the set values do not run (None when they do), which fails the call's results.
+        """
+        try:
+            if not deferred:
+                return None
+            return self._guard.attempt(
+                parameters.SET_PARAMETERS,
+                self._apply_current,
+                lambda exc: self._not_applied(parameters.internal_failure(exc)),
+            )
+        finally:
+            self._models.unstage()
+
+    def _not_applied(self, cause: str) -> str:
+        """Set but not applied (the node runs as before the call): logged, ERROR until a change applies."""
+        problem = f"parameters set but not applied, the previous configuration runs: {cause}"
+        self.get_logger().error(problem)
+        self.diag.problems["parameters"] = problem
+        return problem
+
+    def _apply_current(self) -> str | None:
+        """Apply the current parameter values (the end of a whole call); why not, or None.
 
         They were validated as a whole before any was accepted, so this fails only if something
         changed meanwhile (a camera YAML deleted); then the previous configuration stays and
@@ -179,12 +202,18 @@ class PredictorNode(LifecycleNode):
         try:
             settings, camera = _configuration(values)
         except (ValueError, OSError) as exc:
-            problem = f"parameters set but not applied, the previous configuration runs: {exc}"
-            self.get_logger().error(problem)
-            self.diag.problems["parameters"] = problem
-            return
+            return self._not_applied(str(exc))
         predictor = self._models.staged(values, self.predictor)
         self._apply(settings, camera, predictor, str(values["checkpoint"]))
+        return None
+
+    def _guarded_on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
+        """`_on_set_parameters` in the guard: a bug refuses the change with the reason; nothing applies."""
+        return self._guard.attempt(
+            parameters.SET_PARAMETERS,
+            lambda: self._on_set_parameters(params),
+            lambda exc: parameters.failed(parameters.internal_failure(exc)),
+        )
 
     def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
         """Validate a change before it takes effect; a model that fails to load keeps the old one.
@@ -207,18 +236,16 @@ class PredictorNode(LifecycleNode):
             return SetParametersResult(successful=False, reason=str(exc))
         predictor = self.predictor
         if any(k in changes for k in MODEL_PARAMETERS):
-            predictor = self._models.staged(values, _NOT_STAGED)
-            if predictor is _NOT_STAGED:
-                predictor, error = self._models.load(values)
-                if error:
-                    kept = self.predictor.model_id if self.predictor is not None else "no model"
-                    reason = f"{error}; keeping {kept}"
-                    self.get_logger().error(reason)
-                    self.diag.info["model.last_swap_error"] = reason
-                    return SetParametersResult(successful=False, reason=reason)
-                self.diag.info["model.last_swap_error"] = self.diag.info["model.load_error"] = ""
-            if call.active:
-                self._models.stage(values, predictor)
+            # Inside a whole call, a model (or its failure) is loaded once for the call's other
+            # model parameters and the final apply.
+            predictor, error = self._models.load_once(values, stage=call.active)
+            if error:
+                kept = self.predictor.model_id if self.predictor is not None else "no model"
+                reason = f"{error}; keeping {kept}"
+                self.get_logger().error(reason)
+                self.diag.info["model.last_swap_error"] = reason
+                return SetParametersResult(successful=False, reason=reason)
+            self.diag.info["model.last_swap_error"] = self.diag.info["model.load_error"] = ""
         if call.active:
             call.defer()  # applied once the whole call is set
             return SetParametersResult(successful=True)
@@ -227,28 +254,37 @@ class PredictorNode(LifecycleNode):
 
     # -- building blocks ------------------------------------------------------------------------
     def _apply(self, settings: Settings, camera: CameraModel | None, predictor: Any, checkpoint: str) -> None:
-        """Install new settings and model; a new sync policy inherits the old one's buffers."""
-        self.diag.problems.pop("parameters", None)
+        """Install new settings and model; a new sync policy inherits the old one's buffers.
+
+        The new pieces are built before any is installed: if building fails (a bug), the running
+        configuration stays whole instead of half old, half new.
+        """
         vocabulary = predictor.preprocess_config.classes if predictor is not None else ClassVocabulary()
-        self.settings = settings
-        self.selector = TxSelector(settings.tx_selection, camera, vocabulary)
+        selector = TxSelector(settings.tx_selection, camera, vocabulary)
+        processor = FrameProcessor(predictor, selector) if predictor is not None else None
         detections = self._inputs.detection is not None
+        old = self.policy
+        policy = old
         if (
-            self.policy is None
-            or self.policy.config != settings.sync
-            or self.policy.fixed_rx != settings.fixed_rx
-            or self.policy.detections_enabled != detections
+            old is None
+            or old.config != settings.sync
+            or old.fixed_rx != settings.fixed_rx
+            or old.detections_enabled != detections
         ):
-            old = self.policy
-            self.policy = SyncPolicy(settings.sync, settings.fixed_rx, detections)
+            policy = SyncPolicy(settings.sync, settings.fixed_rx, detections)
+        self.diag.problems.pop("parameters", None)
+        self.settings = settings
+        self.selector = selector
+        if policy is not old:
+            self.policy = policy
             if old is not None:
-                self.policy.adopt(old)
-                self._handle(old.flush(time.monotonic()))
+                policy.adopt(old)
+                self._handle(old.flush(time.monotonic()))  # answered by the model they waited for
             if self._wait_timer is not None:  # the polling period follows sync.max_wait_s
                 self.destroy_timer(self._wait_timer)
                 self._wait_timer = self._make_wait_timer(settings)
         self.predictor = predictor
-        self.processor = FrameProcessor(predictor, self.selector) if predictor is not None else None
+        self.processor = processor
         if self._active:
             self._inputs.sync_rx(settings.fixed_rx is None)
         info = self.diag.info
@@ -282,7 +318,7 @@ class PredictorNode(LifecycleNode):
         if problem:
             self.get_logger().error(problem)
             self.diag.problems["detections"] = problem
-        self.diag.info["detections.source"] = source
+        self.diag.info[DETECTIONS_SOURCE] = source
 
     # -- lifecycle ------------------------------------------------------------------------------
     def _set_state(self, state: str) -> None:
@@ -555,17 +591,13 @@ class PredictorNode(LifecycleNode):
         key = f"{source}.skipped.{reason}"
         self.diag.count(key)
         self._guard.settle(source)
-        self._log_throttled(key, f"{source}: skipped ({reason}) {detail}".rstrip())
+        self._throttled.log(key, f"{source}: skipped ({reason}) {detail}".rstrip())
 
     def _reject(self, stream: str, reason: str, detail: str) -> None:
         key = f"{stream}.rejected.{reason}"
         self.diag.count(key)
         self._guard.settle(stream)
-        self._log_throttled(key, f"{stream}: rejected ({reason}) {detail}")
-
-    def _log_throttled(self, key: str, text: str, error: bool = False) -> None:
-        """Log once per `throttled_log.WARN_THROTTLE_S` per counter key, with the running count."""
-        self._throttled.log(key, text, error)
+        self._throttled.log(key, f"{stream}: rejected ({reason}) {detail}")
 
     # -- diagnostics ----------------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:

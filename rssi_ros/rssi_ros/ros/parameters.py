@@ -6,6 +6,10 @@ and refuses any other value rclpy cannot declare with one line (`ParameterError`
 the same conversion at run time (a pre-set callback); `WholeCall` and `route_service` make one
 non-atomic set (`set_parameters`, the ~/set_parameters service) judged as a whole. No graph is
 needed: these work on `Parameter` objects and take the node where they touch it.
+
+A set runs in the caller's thread or in a service callback of the executor: an exception escaping
+it would end `spin`, and the node. The service handler runs inside the node's `CallbackGuard`
+(`SET_PARAMETERS` names it in `internal_errors.*`) and answers failed results with the reason.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 
 from rssi_ros.ros.config import PARAMETERS, SPECS, ParamSpec, as_declared_type
+from rssi_ros.ros.guard import CallbackGuard
+
+# The callback name of parameter sets in `internal_errors.<callback>`.
+SET_PARAMETERS = "set_parameters"
 
 
 class ParameterError(ValueError):
@@ -39,6 +47,16 @@ def as_declared(param: Parameter) -> Parameter:
 def coerce(params: list[Parameter]) -> list[Parameter]:
     """Pre-set callback: `ros2 param set ... sync.max_wait_s 1` means 1.0 (rclpy checks types after)."""
     return [as_declared(p) for p in params]
+
+
+def failed(reason: str) -> SetParametersResult:
+    """A refused parameter: rclpy's result type, so clients read the reason as for any refusal."""
+    return SetParametersResult(successful=False, reason=reason)
+
+
+def internal_failure(exc: Exception) -> str:
+    """The reason a client reads when a set failed on a bug, not on its values."""
+    return f"internal error while setting parameters (a bug; see the node's log): {type(exc).__name__}: {exc}"
 
 
 def acceptable(param: Parameter) -> bool:
@@ -100,10 +118,12 @@ class WholeCall:
     as a whole, but rclpy sets (and validates) a call's parameters one by one. While `run` is in
     progress, `values` holds the acceptable values of the whole call (`acceptable`: rclpy will not
     refuse them alone), which the on-set callback adds to the current values before judging, and
-    `defer` postpones applying to `on_end`, once for the whole call.
+    `defer` postpones applying to `on_end`, once for the whole call. `on_end` returns why applying
+    failed, or None: the parameters rclpy had set are then reported failed with that reason, so
+    the caller learns that its values are set but do not run.
     """
 
-    def __init__(self, on_end: Callable[[bool], None]) -> None:
+    def __init__(self, on_end: Callable[[bool], str | None]) -> None:
         self._on_end = on_end
         self.values: dict[str, Any] | None = None  # while a call runs; else None
         self._deferred = False
@@ -125,20 +145,24 @@ class WholeCall:
         coerced = [as_declared(p) for p in params]
         self.values = {p.name: p.value for p in coerced if acceptable(p)}
         try:
-            return [set_one(p) for p in params]
+            results = [set_one(p) for p in params]
         finally:
             self.values = None
             deferred, self._deferred = self._deferred, False
-            self._on_end(deferred)
+            problem = self._on_end(deferred)
+        if problem is None:
+            return results
+        return [failed(problem) if r.successful else r for r in results]
 
 
-def route_service(node: Node, call: WholeCall) -> None:
+def route_service(node: Node, call: WholeCall, guard: CallbackGuard) -> None:
     """Send ~/set_parameters requests (ros2 param set/load, parameter clients) through `call`.
 
     rclpy's own handler sets a request's parameters one by one, each without sight of the
     others, so `ros2 param load` of a file with `tx_selection.mode: projection` listed before
     `tx_selection.camera_yaml` would refuse the mode. The handler is swapped for one that
-    keeps rclpy's per-parameter results but judges the request as a whole.
+    keeps rclpy's per-parameter results but judges the request as a whole, inside `guard`: an
+    exception fails every parameter of the request with the reason instead of ending the node.
     """
 
     def one(param: Parameter) -> SetParametersResult:
@@ -147,9 +171,15 @@ def route_service(node: Node, call: WholeCall) -> None:
         except ParameterNotDeclaredException as exc:
             return SetParametersResult(successful=False, reason=str(exc))
 
+    def run(request: Any) -> list[SetParametersResult]:
+        return call.run([Parameter.from_parameter_msg(m) for m in request.parameters], one)
+
     def handle(request: Any, response: Any) -> Any:
-        params = [Parameter.from_parameter_msg(m) for m in request.parameters]
-        response.results = call.run(params, one)
+        response.results = guard.attempt(
+            SET_PARAMETERS,
+            lambda: run(request),
+            lambda exc: [failed(internal_failure(exc)) for _ in request.parameters],
+        )
         return response
 
     for srv in node.services:

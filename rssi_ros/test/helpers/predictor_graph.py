@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -122,14 +122,27 @@ def start_feeder(scene_csv: Path, *extra: str) -> LineProcess:
 NODE_NAME = "rssi_predictor"
 
 
+class Status(NamedTuple):
+    """One published status of a predictor node (the status name is "<node>: rssi estimator")."""
+
+    node: str
+    level: int
+    message: str
+    values: dict[str, str]
+
+
 class Listener:
     """The test's own rclpy node: collects estimates and the diagnostics of each predictor node.
 
     `diagnostics` and `counter`/`total` without `node` are those of the node named rssi_predictor;
-    `of[name]` holds the latest values of every node (the status name is "<node>: rssi estimator").
+    `of[name]` holds the latest values of every node, `statuses` every status in arrival order.
+    With `context` (an rclpy context the caller owns and shuts down) the listener lives beside
+    in-process `nodes` and spins them with its own node; without, it makes its own context.
     """
 
-    def __init__(self, estimate_topics: Sequence[str] = ()) -> None:
+    def __init__(
+        self, estimate_topics: Sequence[str] = (), context: Any = None, nodes: Sequence[Any] = ()
+    ) -> None:
         import rclpy
         from diagnostic_msgs.msg import DiagnosticArray
         from rclpy.executors import SingleThreadedExecutor
@@ -137,11 +150,17 @@ class Listener:
         from rssi_ros_msgs.msg import RssiEstimate
 
         self.rclpy = rclpy
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
+        self._owns_context = context is None
+        if context is None:
+            context = rclpy.Context()
+            rclpy.init(context=context)
+        self.context = context
         self.node = rclpy.create_node("rssi_test_listener", context=self.context)
         self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
+        for node in (self.node, *nodes):
+            self.executor.add_node(node)
+        self.statuses: list[Status] = []
+        self._parameter_clients: dict[str, Any] = {}
         self.estimates: dict[int, Any] = {}
         self.all_estimates: list[Any] = []
         self.probes = 0
@@ -178,9 +197,29 @@ class Listener:
         for status in msg.status:
             name, sep, _ = status.name.partition(": ")
             if sep:
-                self.of[name] = {kv.key: kv.value for kv in status.values}
-                self.levels[name] = status.level[0] if isinstance(status.level, bytes) else int(status.level)
-                self.messages[name] = status.message
+                level = status.level[0] if isinstance(status.level, bytes) else int(status.level)
+                values = {kv.key: kv.value for kv in status.values}
+                self.of[name], self.levels[name], self.messages[name] = values, level, status.message
+                self.statuses.append(Status(name, level, status.message, values))
+
+    def next_status(
+        self,
+        where: Callable[[int, str, dict[str, str]], bool] = lambda level, message, values: True,
+        timeout: float = 20.0,
+        node: str = NODE_NAME,
+    ) -> Status:
+        """The first status of `node` arriving from now on that satisfies `where(level, message, values)`."""
+        seen = len(self.statuses)
+
+        def match() -> Status | None:
+            fresh = (s for s in self.statuses[seen:] if s.node == node)
+            return next((s for s in fresh if where(s.level, s.message, s.values)), None)
+
+        recent = [(s.level, s.message) for s in self.statuses[-3:]]
+        assert self.spin_until(lambda: match() is not None, timeout), f"no such status; last: {recent}"
+        found = match()
+        assert found is not None
+        return found
 
     def counter(self, key: str, node: str = NODE_NAME) -> int:
         return int(self.of.get(node, {}).get(key, "0"))
@@ -218,18 +257,28 @@ class Listener:
     def set_parameter(self, node_name: str, name: str, value: Any, timeout: float = 60.0):
         """Set one parameter of another node through its parameter service; its SetParametersResult."""
         from rclpy.parameter import Parameter
+
+        return self.set_parameters(node_name, [Parameter(name, value=value)], timeout)[0]
+
+    def set_parameters(self, node_name: str, params: Sequence[Any], timeout: float = 60.0) -> list[Any]:
+        """One ~/set_parameters request of `params` (rclpy Parameters) to another node; its results."""
         from rclpy.parameter_client import AsyncParameterClient
 
-        client = AsyncParameterClient(self.node, node_name)
-        assert client.wait_for_services(timeout_sec=timeout), f"no parameter services of {node_name}"
-        future = client.set_parameters([Parameter(name, value=value)])
-        assert self.spin_until(future.done, timeout), f"set_parameters {name} timed out"
-        return future.result().results[0]
+        client = self._parameter_clients.get(node_name)
+        if client is None:  # one per node: a new client would wait for discovery again
+            client = self._parameter_clients[node_name] = AsyncParameterClient(self.node, node_name)
+            assert client.wait_for_services(timeout_sec=timeout), f"no parameter services of {node_name}"
+        future = client.set_parameters(list(params))
+        names = [p.name for p in params]
+        assert self.spin_until(future.done, timeout), f"set_parameters {names} timed out"
+        return list(future.result().results)
 
     def close(self) -> None:
+        """Stop spinning and remove the listener's node; the context too if the listener made it."""
         self.executor.shutdown()
         self.node.destroy_node()
-        self.rclpy.try_shutdown(context=self.context)
+        if self._owns_context:
+            self.rclpy.try_shutdown(context=self.context)
 
 
 def _stamp_ns(msg) -> int:
