@@ -130,7 +130,6 @@ class _RowReader:
         self.has_bbox_dir = self.bbox_dir.is_dir()
         self.rx_cache: dict[str, tuple[float, float]] = {}
         self.masked: Counter = Counter()
-        self.gps_fallbacks = 0
         self.gps_fallback_reasons: Counter = Counter()
         self.unknown_classes = 0
         # mask or fallback reason -> count and first example, logged by `log_summary`
@@ -160,8 +159,11 @@ class _RowReader:
             return fix
         return read_latlon(self.root, raw)
 
+    @property
+    def gps_fallbacks(self) -> int:
+        return sum(self.gps_fallback_reasons.values())
+
     def _fallback(self, reason: str, message: str) -> None:
-        self.gps_fallbacks += 1
         self.gps_fallback_reasons[reason] += 1
         self.problems.setdefault(f"gps fallback ({reason})", _Aggregated()).add(message)
 
